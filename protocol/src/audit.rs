@@ -1,0 +1,157 @@
+//! The audit record: one security-relevant event, with the consent that allowed it.
+//!
+//! Field and variant names are stable (snake_case in JSON): audit logs outlive
+//! software versions. Records never hold secrets: no codes, keys, clipboard contents or
+//! typed keys, only their kind and size. Writing, chaining and signing logs is the
+//! agent's job; this crate only defines the record and produces records from the
+//! session state machines.
+
+use serde::{Deserialize, Serialize};
+
+use crate::identity::Fingerprint;
+use crate::message::SessionId;
+use crate::scope::{Scope, ScopeSet};
+use crate::time::Timestamp;
+
+/// One audited event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// When it happened.
+    pub time: Timestamp,
+    /// The session it belongs to, if any.
+    pub session: Option<SessionId>,
+    /// Who did it.
+    pub actor: Actor,
+    /// What was done.
+    pub action: AuditAction,
+    /// The scope that allowed it, or that it needed when refused.
+    pub scope: Option<Scope>,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+/// Who acted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Actor {
+    /// The agent software itself.
+    Agent,
+    /// The end user at the agent's machine.
+    EndUser,
+    /// The technician, known by key fingerprint.
+    Technician {
+        /// The technician key's fingerprint.
+        fingerprint: Fingerprint,
+    },
+    /// A peer that has not authenticated.
+    UnauthenticatedPeer,
+}
+
+/// What was done. Summaries only: never secrets or contents.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AuditAction {
+    /// A peer connected.
+    ConnectionAttempt {
+        /// Its network address.
+        peer_address: String,
+    },
+    /// The one-time-code authentication finished.
+    Authentication,
+    /// The end user was asked for permissions.
+    ConsentAsked {
+        /// What was asked.
+        scopes: ScopeSet,
+        /// The technician's stated reason.
+        reason: String,
+    },
+    /// The end user answered.
+    ConsentAnswered {
+        /// What was granted (empty when refused).
+        granted: ScopeSet,
+    },
+    /// Permissions were added during a session.
+    ScopesGranted {
+        /// What was added.
+        scopes: ScopeSet,
+    },
+    /// Permissions were withdrawn.
+    ScopesRevoked {
+        /// What was withdrawn.
+        scopes: ScopeSet,
+    },
+    /// A message acted upon under a scope. Input is recorded once per session, when
+    /// first used, not for every key.
+    Action {
+        /// The message kind (e.g. `key`, `clipboard-text`).
+        message: String,
+        /// A content summary without secrets (e.g. a size).
+        summary: String,
+    },
+    /// A message refused (missing scope, or protocol violation).
+    Refused {
+        /// The message kind.
+        message: String,
+    },
+    /// The session ended.
+    SessionEnded {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// How an audited event ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Outcome {
+    /// It happened.
+    Succeeded,
+    /// It was refused.
+    Refused {
+        /// Why.
+        reason: String,
+    },
+    /// It was attempted and failed.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_field_names_are_stable() {
+        let record = AuditRecord {
+            time: Timestamp(1_700_000_000_123),
+            session: Some(SessionId([0xab; 16])),
+            actor: Actor::EndUser,
+            action: AuditAction::ConsentAnswered {
+                granted: ScopeSet::from([Scope::ViewScreen, Scope::ControlInput]),
+            },
+            scope: None,
+            outcome: Outcome::Succeeded,
+        };
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(json["time"], 1_700_000_000_123u64);
+        assert_eq!(json["actor"], "end_user");
+        assert_eq!(json["session"], "ab".repeat(16));
+        assert_eq!(
+            json["action"]["consent_answered"]["granted"],
+            serde_json::json!(["view", "input"])
+        );
+        assert_eq!(json["outcome"], "succeeded");
+        let back: AuditRecord = serde_json::from_value(json).unwrap();
+        assert_eq!(back, record);
+        let binary = postcard::to_allocvec(&record).unwrap();
+        assert_eq!(
+            postcard::from_bytes::<AuditRecord>(&binary).unwrap(),
+            record
+        );
+    }
+}

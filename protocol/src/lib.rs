@@ -1,0 +1,45 @@
+//! Lifeline's wire protocol, sans-IO: everything the agent and the viewer must agree on.
+//!
+//! What it does:
+//! - [`message`]: every message of a session, on the control stream, in datagrams and
+//!   at the head of each video stream.
+//! - [`framing`]: length-prefixed postcard frames with hard limits per channel;
+//!   decoding never panics and never allocates past the limit.
+//! - [`version`]: version negotiation, with a mismatch message both sides can show.
+//! - [`scope`] and [`authorize()`]: the permission set, and the one function that
+//!   decides which message needs which scope (the table is in [`authorize`]'s module).
+//! - [`code`] and [`pake`]: one-time codes that are never sent, SPAKE2 over them with
+//!   key confirmation bound to the TLS channel, and the guard that counts wrong codes.
+//! - [`session`]: the agent and viewer state machines
+//!   (awaiting hello → authenticating → awaiting consent → active → closed).
+//! - [`audit`]: the audit record.
+//!
+//! What it does not do: no sockets, no async runtime, no TLS, no UI, no clock reads
+//! (time is passed in as [`Timestamp`]) and no files. The agent and the viewer own all
+//! I/O and feed this crate what arrived.
+//!
+//! # Errors
+//! A peer that breaks the protocol gives a [`PeerMisbehaved`]; a caller that misuses
+//! this crate gives a [`LocalMisuse`]. A message refused for lack of a scope is neither:
+//! it is a [`Denied`], and the session goes on.
+
+pub mod audit;
+pub mod authorize;
+pub mod code;
+mod error;
+pub mod framing;
+pub mod identity;
+pub mod message;
+pub mod pake;
+pub mod scope;
+pub mod session;
+mod time;
+pub mod version;
+
+pub use authorize::{Denied, NeedsScope, authorize};
+pub use code::{CodeGuard, CodePolicy, OneTimeCode};
+pub use error::{LocalMisuse, PeerMisbehaved};
+pub use identity::{Fingerprint, KeyPair, PublicKey};
+pub use message::{ControlMessage, Datagram, VideoFrameHeader};
+pub use scope::{Scope, ScopeSet};
+pub use time::Timestamp;

@@ -1,0 +1,957 @@
+//! The agent's side of a session (the end user's machine).
+
+use std::collections::{HashSet, VecDeque};
+
+use crate::audit::{Actor, AuditAction, AuditRecord, Outcome};
+use crate::authorize::{Denied, NeedsScope, authorize};
+use crate::code::{Attempt, CodeGuard};
+use crate::error::{LocalMisuse, PeerMisbehaved};
+use crate::identity::Fingerprint;
+use crate::message::{
+    AuthMessage, AuthRejection, Capabilities, ConsentDecision, ConsentRequest, ControlMessage,
+    Datagram, EndReason, ErrorKind, ErrorReport, Hello, ScopeRefusal, SessionEnd, SessionId,
+    TechnicianIdentity, Verification,
+};
+use crate::pake::{Confirmation, PakeContext, PakeSide, PakeStart};
+use crate::scope::{Scope, ScopeSet};
+use crate::session::Phase;
+use crate::time::Timestamp;
+use crate::version::{self, Announced, ProtocolVersion, Role};
+
+/// What the agent's side of one connection knows before the first message.
+#[derive(Clone, Debug)]
+pub struct AgentConfig {
+    /// The agent's key fingerprint (from its TLS certificate).
+    pub local: Fingerprint,
+    /// The viewer's key fingerprint (from the viewer's TLS certificate).
+    pub peer: Fingerprint,
+    /// The TLS exporter value of this connection.
+    pub channel_binding: Vec<u8>,
+    /// This session's id.
+    pub session_id: SessionId,
+    /// The agent's software version.
+    pub software_version: String,
+    /// Protocol versions spoken (normally [`version::SUPPORTED_VERSIONS`]).
+    pub versions: Vec<ProtocolVersion>,
+    /// Optional features.
+    pub capabilities: Capabilities,
+}
+
+/// What the end user is asked to allow. Everything in it was checked by the agent:
+/// the fingerprint is the authenticated key and `verification` is what the agent
+/// verified itself, never what the technician claimed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsentPrompt {
+    /// Who asks.
+    pub technician: TechnicianIdentity,
+    /// What they ask for.
+    pub scopes: ScopeSet,
+    /// Why, in their words.
+    pub reason: String,
+}
+
+/// The end user's answer to a prompt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConsentAnswer {
+    /// Allow these (only those asked for are kept; none at all counts as a refusal).
+    Allow(ScopeSet),
+    /// Refuse.
+    Deny {
+        /// Why, if the user said.
+        reason: String,
+    },
+}
+
+/// Something the agent must act on or record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AgentEvent {
+    /// The viewer proved it knows the code.
+    Authenticated,
+    /// Show the consent prompt and call [`AgentSession::answer_consent`].
+    ConsentNeeded(ConsentPrompt),
+    /// During the session the technician asks for more; call
+    /// [`AgentSession::answer_scope_request`].
+    ScopeRequestNeeded {
+        /// What is asked.
+        scopes: ScopeSet,
+        /// Why.
+        reason: String,
+    },
+    /// The granted scopes are now these (sent on activation and on every change).
+    ScopesChanged(ScopeSet),
+    /// An authorized message to act on (input, clipboard, chat, keyframe request,
+    /// receiver report, pong).
+    Deliver(ControlMessage),
+    /// An authorized pointer move, already filtered to the newest.
+    PointerMove {
+        /// Column in video-frame pixels.
+        x: u32,
+        /// Row in video-frame pixels.
+        y: u32,
+    },
+    /// Append this to the audit log.
+    Audit(AuditRecord),
+    /// The session is over.
+    Ended(SessionEnd),
+}
+
+enum State {
+    AwaitingHello,
+    AwaitingSpake,
+    AwaitingConfirm {
+        confirmation: Confirmation,
+        attempt: Attempt,
+    },
+    AwaitingConsentRequest,
+    AwaitingUserDecision {
+        prompt: ConsentPrompt,
+    },
+    Active(Active),
+    Closed,
+}
+
+struct Active {
+    granted: ScopeSet,
+    pending_request: Option<ScopeSet>,
+    used: ScopeSet,
+    newest_pointer_move: Option<u64>,
+    refusals_audited: HashSet<&'static str>,
+}
+
+impl State {
+    fn phase(&self) -> Phase {
+        match self {
+            State::AwaitingHello => Phase::AwaitingHello,
+            State::AwaitingSpake | State::AwaitingConfirm { .. } => Phase::Authenticating,
+            State::AwaitingConsentRequest | State::AwaitingUserDecision { .. } => {
+                Phase::AwaitingConsent
+            }
+            State::Active(_) => Phase::Active,
+            State::Closed => Phase::Closed,
+        }
+    }
+}
+
+/// The agent's state machine for one connection (see [`crate::session`]).
+pub struct AgentSession {
+    config: AgentConfig,
+    state: State,
+    version: Option<ProtocolVersion>,
+    transmit: VecDeque<ControlMessage>,
+    events: VecDeque<AgentEvent>,
+}
+
+impl std::fmt::Debug for AgentSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentSession")
+            .field("session_id", &self.config.session_id)
+            .field("phase", &self.phase())
+            .field("granted", &self.granted())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentSession {
+    /// A session for a connection whose TLS handshake just finished.
+    pub fn new(config: AgentConfig) -> Self {
+        Self {
+            config,
+            state: State::AwaitingHello,
+            version: None,
+            transmit: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// The current phase.
+    pub fn phase(&self) -> Phase {
+        self.state.phase()
+    }
+
+    /// The scopes granted now (empty unless active).
+    pub fn granted(&self) -> ScopeSet {
+        match &self.state {
+            State::Active(active) => active.granted,
+            _ => ScopeSet::empty(),
+        }
+    }
+
+    /// This session's id.
+    pub fn session_id(&self) -> SessionId {
+        self.config.session_id
+    }
+
+    /// The protocol version in use, once hellos were exchanged.
+    pub fn version(&self) -> Option<ProtocolVersion> {
+        self.version
+    }
+
+    /// The next control message to send.
+    pub fn poll_transmit(&mut self) -> Option<ControlMessage> {
+        self.transmit.pop_front()
+    }
+
+    /// The next event to act on.
+    pub fn poll_event(&mut self) -> Option<AgentEvent> {
+        self.events.pop_front()
+    }
+
+    /// Handles a control message from the viewer.
+    pub fn handle_control(
+        &mut self,
+        message: ControlMessage,
+        guard: &mut CodeGuard,
+        now: Timestamp,
+    ) -> Result<(), PeerMisbehaved> {
+        if matches!(self.state, State::Closed) {
+            // Both sides may end at once; their farewells cross harmlessly.
+            if matches!(message, ControlMessage::SessionEnd(_)) {
+                return Ok(());
+            }
+            // The connection is being torn down; nothing more is acted upon.
+            return Err(PeerMisbehaved::OutOfPhase {
+                message: message.kind(),
+                phase: Phase::Closed.name(),
+            });
+        }
+        let result = message
+            .check_limits()
+            .map_err(PeerMisbehaved::from)
+            .and_then(|()| self.dispatch(message, guard, now));
+        if let Err(violation) = &result {
+            self.close_for_violation(violation, guard, now);
+        }
+        result
+    }
+
+    fn dispatch(
+        &mut self,
+        message: ControlMessage,
+        guard: &mut CodeGuard,
+        now: Timestamp,
+    ) -> Result<(), PeerMisbehaved> {
+        // Messages valid in every phase.
+        match message {
+            ControlMessage::SessionEnd(end) => {
+                self.abandon_attempt(guard, now);
+                self.state = State::Closed;
+                self.finish(Role::Viewer, end.reason, now);
+                return Ok(());
+            }
+            ControlMessage::Error(report) => {
+                self.events
+                    .push_back(AgentEvent::Deliver(ControlMessage::Error(report)));
+                return Ok(());
+            }
+            _ => {}
+        }
+        let state = std::mem::replace(&mut self.state, State::Closed);
+        let (next, result) = match (state, message) {
+            (State::AwaitingHello, ControlMessage::Hello(hello)) => self.on_hello(hello, now),
+            (State::AwaitingSpake, ControlMessage::Auth(AuthMessage::Spake2(bytes))) => {
+                self.on_spake(&bytes, guard, now)
+            }
+            (
+                State::AwaitingConfirm {
+                    confirmation,
+                    attempt,
+                },
+                ControlMessage::Auth(AuthMessage::Confirm(mac)),
+            ) => self.on_confirm(&confirmation, attempt, &mac, guard, now),
+            (State::AwaitingConsentRequest, ControlMessage::ConsentRequest(request)) => {
+                self.on_consent_request(request, now)
+            }
+            (State::Active(active), message) => self.on_active(active, message, now),
+            (state, message) => {
+                let phase = state.phase().name();
+                let error = if is_agent_to_viewer(&message) {
+                    PeerMisbehaved::WrongDirection {
+                        message: message.kind(),
+                    }
+                } else {
+                    PeerMisbehaved::OutOfPhase {
+                        message: message.kind(),
+                        phase,
+                    }
+                };
+                (state, Err(error))
+            }
+        };
+        self.state = next;
+        result
+    }
+
+    fn on_hello(&mut self, hello: Hello, now: Timestamp) -> (State, Result<(), PeerMisbehaved>) {
+        if hello.role != Role::Viewer {
+            return (
+                State::AwaitingHello,
+                Err(PeerMisbehaved::WrongRole {
+                    claimed: hello.role,
+                    expected: Role::Viewer,
+                }),
+            );
+        }
+        self.transmit.push_back(ControlMessage::Hello(Hello {
+            versions: self.config.versions.clone(),
+            role: Role::Agent,
+            capabilities: self.config.capabilities,
+            software_version: self.config.software_version.clone(),
+            session_id: Some(self.config.session_id),
+        }));
+        let local = Announced {
+            role: Role::Agent,
+            software_version: self.config.software_version.clone(),
+            versions: self.config.versions.clone(),
+        };
+        let peer = Announced {
+            role: Role::Viewer,
+            software_version: hello.software_version,
+            versions: hello.versions,
+        };
+        match version::negotiate(&local, &peer) {
+            Ok(version) => {
+                self.version = Some(version);
+                (State::AwaitingSpake, Ok(()))
+            }
+            Err(mismatch) => {
+                let reason = EndReason::VersionMismatch {
+                    message: mismatch.to_string(),
+                };
+                self.send_end(reason.clone());
+                self.finish(Role::Agent, reason, now);
+                (State::Closed, Ok(()))
+            }
+        }
+    }
+
+    fn on_spake(
+        &mut self,
+        bytes: &[u8],
+        guard: &mut CodeGuard,
+        now: Timestamp,
+    ) -> (State, Result<(), PeerMisbehaved>) {
+        let attempt = match guard.begin_attempt(now) {
+            Ok(attempt) => attempt,
+            Err(refused) => {
+                let secs = u32::try_from(refused.retry_after.as_secs())
+                    .unwrap_or(u32::MAX)
+                    .max(1);
+                let rejection = AuthRejection::TooManyAttempts {
+                    retry_after_secs: secs,
+                };
+                self.audit_auth(
+                    now,
+                    Outcome::Refused {
+                        reason: rejection.to_string(),
+                    },
+                );
+                self.transmit
+                    .push_back(ControlMessage::AuthRejected(rejection.clone()));
+                self.finish(Role::Agent, EndReason::AuthenticationFailed(rejection), now);
+                return (State::Closed, Ok(()));
+            }
+        };
+        let context = PakeContext {
+            viewer: &self.config.peer,
+            agent: &self.config.local,
+            channel_binding: &self.config.channel_binding,
+        };
+        let start = PakeStart::new(PakeSide::Agent, attempt.code(), &context);
+        let reply = start.message().to_vec();
+        match start.finish(bytes, &context) {
+            Ok(confirmation) => {
+                self.transmit
+                    .push_back(ControlMessage::Auth(AuthMessage::Spake2(reply)));
+                (
+                    State::AwaitingConfirm {
+                        confirmation,
+                        attempt,
+                    },
+                    Ok(()),
+                )
+            }
+            Err(bad) => {
+                // A malformed message still used up a try: it counts.
+                let _ = guard.record_failure(attempt, now);
+                (
+                    State::AwaitingSpake,
+                    Err(PeerMisbehaved::Malformed {
+                        what: "SPAKE2 message",
+                        detail: bad.to_string(),
+                    }),
+                )
+            }
+        }
+    }
+
+    fn on_confirm(
+        &mut self,
+        confirmation: &Confirmation,
+        attempt: Attempt,
+        mac: &[u8],
+        guard: &mut CodeGuard,
+        now: Timestamp,
+    ) -> (State, Result<(), PeerMisbehaved>) {
+        if confirmation.verify_peer(mac).is_err() {
+            // A failing random generator keeps the old code: the count still holds.
+            let rotated = guard
+                .record_failure(attempt, now)
+                .map(|o| o.rotated)
+                .unwrap_or(false);
+            let rejection = AuthRejection::WrongCode {
+                code_rotated: rotated,
+            };
+            self.audit_auth(
+                now,
+                Outcome::Failed {
+                    reason: "wrong code".to_owned(),
+                },
+            );
+            self.transmit
+                .push_back(ControlMessage::AuthRejected(rejection.clone()));
+            self.finish(Role::Agent, EndReason::AuthenticationFailed(rejection), now);
+            return (State::Closed, Ok(()));
+        }
+        // The code is used up even if a new one cannot be drawn now; the old one then
+        // stays valid until it expires, which is no worse than before this session.
+        let _ = guard.record_success(attempt, now);
+        self.transmit
+            .push_back(ControlMessage::Auth(AuthMessage::Confirm(
+                confirmation.our_mac(),
+            )));
+        self.audit_auth(now, Outcome::Succeeded);
+        self.events.push_back(AgentEvent::Authenticated);
+        (State::AwaitingConsentRequest, Ok(()))
+    }
+
+    fn on_consent_request(
+        &mut self,
+        request: ConsentRequest,
+        now: Timestamp,
+    ) -> (State, Result<(), PeerMisbehaved>) {
+        if request.technician.fingerprint != self.config.peer {
+            return (
+                State::AwaitingConsentRequest,
+                Err(PeerMisbehaved::FingerprintMismatch),
+            );
+        }
+        // Attended sessions verify nothing beyond the code: whatever the technician
+        // claims about an organisation is not shown.
+        let technician = TechnicianIdentity {
+            verification: Verification::Unverified,
+            ..request.technician
+        };
+        let prompt = ConsentPrompt {
+            technician,
+            scopes: request.scopes,
+            reason: request.reason,
+        };
+        self.audit(
+            now,
+            AuditAction::ConsentAsked {
+                scopes: prompt.scopes,
+                reason: prompt.reason.clone(),
+            },
+            None,
+            Outcome::Succeeded,
+        );
+        self.events
+            .push_back(AgentEvent::ConsentNeeded(prompt.clone()));
+        (State::AwaitingUserDecision { prompt }, Ok(()))
+    }
+
+    fn on_active(
+        &mut self,
+        mut active: Active,
+        message: ControlMessage,
+        now: Timestamp,
+    ) -> (State, Result<(), PeerMisbehaved>) {
+        match message {
+            ControlMessage::ScopeRequest(request) => {
+                if active.pending_request.is_some() {
+                    return (
+                        State::Active(active),
+                        Err(PeerMisbehaved::OutOfPhase {
+                            message: "scope-request",
+                            phase: "waiting for the answer to an earlier scope request",
+                        }),
+                    );
+                }
+                let wanted = request.scopes.difference(active.granted);
+                if wanted.is_empty() {
+                    self.transmit
+                        .push_back(ControlMessage::ScopeGrant(ScopeSet::empty()));
+                } else {
+                    active.pending_request = Some(wanted);
+                    self.audit(
+                        now,
+                        AuditAction::ConsentAsked {
+                            scopes: wanted,
+                            reason: request.reason.clone(),
+                        },
+                        None,
+                        Outcome::Succeeded,
+                    );
+                    self.events.push_back(AgentEvent::ScopeRequestNeeded {
+                        scopes: wanted,
+                        reason: request.reason,
+                    });
+                }
+            }
+            ControlMessage::ScopeRevoke(scopes) => {
+                let given_up = scopes.intersection(active.granted);
+                if !given_up.is_empty() {
+                    active.granted = active.granted.difference(given_up);
+                    active.refusals_audited.clear();
+                    self.audit_as(
+                        self.technician(),
+                        now,
+                        AuditAction::ScopesRevoked { scopes: given_up },
+                        None,
+                        Outcome::Succeeded,
+                    );
+                    self.events
+                        .push_back(AgentEvent::ScopesChanged(active.granted));
+                }
+            }
+            ControlMessage::Ping(n) => self.transmit.push_back(ControlMessage::Pong(n)),
+            ControlMessage::Pong(n) => self
+                .events
+                .push_back(AgentEvent::Deliver(ControlMessage::Pong(n))),
+            message
+                if is_agent_to_viewer(&message) || matches!(message, ControlMessage::Hello(_)) =>
+            {
+                let error = if is_agent_to_viewer(&message) {
+                    PeerMisbehaved::WrongDirection {
+                        message: message.kind(),
+                    }
+                } else {
+                    PeerMisbehaved::OutOfPhase {
+                        message: message.kind(),
+                        phase: Phase::Active.name(),
+                    }
+                };
+                return (State::Active(active), Err(error));
+            }
+            message => match authorize(&message, active.granted) {
+                Ok(()) => {
+                    let content_summary = match &message {
+                        ControlMessage::ClipboardText(text) | ControlMessage::Chat(text) => {
+                            Some(format!("{} bytes of text", text.len()))
+                        }
+                        _ => None,
+                    };
+                    self.audit_use(
+                        &mut active,
+                        message.kind(),
+                        message.required_scope(),
+                        content_summary,
+                        now,
+                    );
+                    self.events.push_back(AgentEvent::Deliver(message));
+                }
+                Err(denied) => self.refuse(&mut active, &message, &denied, now),
+            },
+        }
+        (State::Active(active), Ok(()))
+    }
+
+    /// Handles a datagram from the viewer.
+    pub fn handle_datagram(
+        &mut self,
+        datagram: Datagram,
+        guard: &mut CodeGuard,
+        now: Timestamp,
+    ) -> Result<(), PeerMisbehaved> {
+        let mut active = match std::mem::replace(&mut self.state, State::Closed) {
+            State::Active(active) => active,
+            State::Closed => {
+                return Err(PeerMisbehaved::OutOfPhase {
+                    message: datagram.kind(),
+                    phase: Phase::Closed.name(),
+                });
+            }
+            other => {
+                let violation = PeerMisbehaved::OutOfPhase {
+                    message: datagram.kind(),
+                    phase: other.phase().name(),
+                };
+                self.state = other;
+                self.close_for_violation(&violation, guard, now);
+                return Err(violation);
+            }
+        };
+        match authorize(&datagram, active.granted) {
+            Err(denied) => self.refuse_quietly(&mut active, datagram.kind(), &denied, now),
+            Ok(()) => match datagram {
+                Datagram::PointerMove { sequence, x, y } => {
+                    if active
+                        .newest_pointer_move
+                        .is_none_or(|newest| sequence > newest)
+                    {
+                        active.newest_pointer_move = Some(sequence);
+                        self.audit_use(
+                            &mut active,
+                            datagram.kind(),
+                            Some(Scope::ControlInput),
+                            None,
+                            now,
+                        );
+                        self.events.push_back(AgentEvent::PointerMove { x, y });
+                    }
+                }
+            },
+        }
+        self.state = State::Active(active);
+        Ok(())
+    }
+
+    /// The end user answered the consent prompt.
+    pub fn answer_consent(
+        &mut self,
+        answer: ConsentAnswer,
+        now: Timestamp,
+    ) -> Result<(), LocalMisuse> {
+        let State::AwaitingUserDecision { prompt } = &self.state else {
+            return Err(LocalMisuse::WrongPhase {
+                action: "answer a consent prompt",
+                phase: self.phase().name(),
+            });
+        };
+        let granted = match &answer {
+            ConsentAnswer::Allow(scopes) => scopes.intersection(prompt.scopes),
+            ConsentAnswer::Deny { .. } => ScopeSet::empty(),
+        };
+        self.audit_as(
+            Actor::EndUser,
+            now,
+            AuditAction::ConsentAnswered { granted },
+            None,
+            Outcome::Succeeded,
+        );
+        if granted.is_empty() {
+            let reason = match answer {
+                ConsentAnswer::Deny { reason } => reason,
+                ConsentAnswer::Allow(_) => String::new(),
+            };
+            self.transmit
+                .push_back(ControlMessage::ConsentDecision(ConsentDecision::Refused {
+                    reason: reason.clone(),
+                }));
+            self.finish(Role::Agent, EndReason::ConsentRefused { reason }, now);
+            self.state = State::Closed;
+            return Ok(());
+        }
+        self.transmit
+            .push_back(ControlMessage::ConsentDecision(ConsentDecision::Granted(
+                granted,
+            )));
+        self.events.push_back(AgentEvent::ScopesChanged(granted));
+        self.state = State::Active(Active {
+            granted,
+            pending_request: None,
+            used: ScopeSet::empty(),
+            newest_pointer_move: None,
+            refusals_audited: HashSet::new(),
+        });
+        Ok(())
+    }
+
+    /// The end user answered a request for more scopes made during the session.
+    pub fn answer_scope_request(
+        &mut self,
+        answer: ConsentAnswer,
+        now: Timestamp,
+    ) -> Result<(), LocalMisuse> {
+        let wrong_phase = LocalMisuse::WrongPhase {
+            action: "answer a scope request",
+            phase: self.phase().name(),
+        };
+        let State::Active(active) = &mut self.state else {
+            return Err(wrong_phase);
+        };
+        let Some(asked) = active.pending_request.take() else {
+            return Err(wrong_phase);
+        };
+        let added = match &answer {
+            ConsentAnswer::Allow(scopes) => scopes.intersection(asked),
+            ConsentAnswer::Deny { .. } => ScopeSet::empty(),
+        };
+        if added.is_empty() {
+            let reason = match answer {
+                ConsentAnswer::Deny { reason } => reason,
+                ConsentAnswer::Allow(_) => String::new(),
+            };
+            self.transmit
+                .push_back(ControlMessage::ScopeRefused(ScopeRefusal {
+                    scopes: asked,
+                    reason,
+                }));
+        } else {
+            active.granted = active.granted.union(added);
+            active.refusals_audited.clear();
+            let granted = active.granted;
+            self.transmit.push_back(ControlMessage::ScopeGrant(added));
+            self.events.push_back(AgentEvent::ScopesChanged(granted));
+        }
+        self.audit_as(
+            Actor::EndUser,
+            now,
+            AuditAction::ConsentAnswered { granted: added },
+            None,
+            Outcome::Succeeded,
+        );
+        Ok(())
+    }
+
+    /// The end user switched permissions off.
+    pub fn revoke(&mut self, scopes: ScopeSet, now: Timestamp) -> Result<(), LocalMisuse> {
+        let State::Active(active) = &mut self.state else {
+            return Err(LocalMisuse::WrongPhase {
+                action: "revoke permissions",
+                phase: self.phase().name(),
+            });
+        };
+        let revoked = scopes.intersection(active.granted);
+        if revoked.is_empty() {
+            return Ok(());
+        }
+        active.granted = active.granted.difference(revoked);
+        active.refusals_audited.clear();
+        let granted = active.granted;
+        self.transmit
+            .push_back(ControlMessage::ScopeRevoke(revoked));
+        self.events.push_back(AgentEvent::ScopesChanged(granted));
+        self.audit_as(
+            Actor::EndUser,
+            now,
+            AuditAction::ScopesRevoked { scopes: revoked },
+            None,
+            Outcome::Succeeded,
+        );
+        Ok(())
+    }
+
+    /// The end user pressed Stop: the session ends at once.
+    pub fn stop(&mut self, now: Timestamp) {
+        if matches!(self.state, State::Closed) {
+            return;
+        }
+        self.state = State::Closed;
+        self.send_end(EndReason::StoppedByUser);
+        self.finish(Role::Agent, EndReason::StoppedByUser, now);
+    }
+
+    /// The connection went away (closed, timed out, or reset).
+    ///
+    /// An authentication left half-way counts as a wrong attempt: otherwise an
+    /// attacker could learn from the agent's confirmation and leave before being
+    /// counted.
+    pub fn connection_lost(&mut self, guard: &mut CodeGuard, now: Timestamp) {
+        if matches!(self.state, State::Closed) {
+            return;
+        }
+        self.abandon_attempt(guard, now);
+        self.state = State::Closed;
+        self.finish(Role::Viewer, EndReason::ConnectionLost, now);
+    }
+
+    fn abandon_attempt(&mut self, guard: &mut CodeGuard, now: Timestamp) {
+        if let State::AwaitingConfirm { .. } = self.state
+            && let State::AwaitingConfirm { attempt, .. } =
+                std::mem::replace(&mut self.state, State::Closed)
+        {
+            let _ = guard.record_failure(attempt, now);
+            self.audit_auth(
+                now,
+                Outcome::Failed {
+                    reason: "abandoned before proving the code".to_owned(),
+                },
+            );
+        }
+    }
+
+    fn close_for_violation(
+        &mut self,
+        violation: &PeerMisbehaved,
+        guard: &mut CodeGuard,
+        now: Timestamp,
+    ) {
+        self.abandon_attempt(guard, now);
+        let actor = self.technician();
+        self.audit_as(
+            actor,
+            now,
+            AuditAction::Refused {
+                message: "protocol violation".to_owned(),
+            },
+            None,
+            Outcome::Refused {
+                reason: violation.to_string(),
+            },
+        );
+        self.state = State::Closed;
+        let reason = EndReason::ProtocolViolation {
+            detail: violation.to_string(),
+        };
+        self.send_end(reason.clone());
+        self.finish(Role::Agent, reason, now);
+    }
+
+    fn refuse(
+        &mut self,
+        active: &mut Active,
+        message: &ControlMessage,
+        denied: &Denied,
+        now: Timestamp,
+    ) {
+        self.transmit.push_back(ControlMessage::Error(ErrorReport {
+            kind: ErrorKind::PermissionDenied,
+            message: denied.to_string(),
+        }));
+        self.refuse_quietly(active, message.kind(), denied, now);
+    }
+
+    /// Audits a refusal once per message kind until the scopes change, so that a flood
+    /// of refused input cannot flood the log.
+    fn refuse_quietly(
+        &mut self,
+        active: &mut Active,
+        kind: &'static str,
+        denied: &Denied,
+        now: Timestamp,
+    ) {
+        if active.refusals_audited.insert(kind) {
+            self.audit_as(
+                self.technician(),
+                now,
+                AuditAction::Refused {
+                    message: kind.to_owned(),
+                },
+                Some(denied.required),
+                Outcome::Refused {
+                    reason: denied.to_string(),
+                },
+            );
+        }
+    }
+
+    /// Audits an action: every one that carries content (a summary of it), and input
+    /// once per session, when first used.
+    fn audit_use(
+        &mut self,
+        active: &mut Active,
+        kind: &'static str,
+        scope: Option<Scope>,
+        content_summary: Option<String>,
+        now: Timestamp,
+    ) {
+        let first_use = scope.is_some_and(|scope| !active.used.contains(scope));
+        if let Some(scope) = scope {
+            active.used.insert(scope);
+        }
+        let summary = match content_summary {
+            Some(summary) => summary,
+            None if first_use => "first use in this session".to_owned(),
+            None => return,
+        };
+        self.audit(
+            now,
+            AuditAction::Action {
+                message: kind.to_owned(),
+                summary,
+            },
+            scope,
+            Outcome::Succeeded,
+        );
+    }
+
+    fn technician(&self) -> Actor {
+        match self.state {
+            State::AwaitingHello | State::AwaitingSpake | State::AwaitingConfirm { .. } => {
+                Actor::UnauthenticatedPeer
+            }
+            _ => Actor::Technician {
+                fingerprint: self.config.peer,
+            },
+        }
+    }
+
+    fn audit_auth(&mut self, now: Timestamp, outcome: Outcome) {
+        self.audit_as(
+            Actor::Technician {
+                fingerprint: self.config.peer,
+            },
+            now,
+            AuditAction::Authentication,
+            None,
+            outcome,
+        );
+    }
+
+    fn audit(
+        &mut self,
+        now: Timestamp,
+        action: AuditAction,
+        scope: Option<Scope>,
+        outcome: Outcome,
+    ) {
+        self.audit_as(self.technician(), now, action, scope, outcome);
+    }
+
+    fn audit_as(
+        &mut self,
+        actor: Actor,
+        now: Timestamp,
+        action: AuditAction,
+        scope: Option<Scope>,
+        outcome: Outcome,
+    ) {
+        self.events.push_back(AgentEvent::Audit(AuditRecord {
+            time: now,
+            session: Some(self.config.session_id),
+            actor,
+            action,
+            scope,
+            outcome,
+        }));
+    }
+
+    fn send_end(&mut self, reason: EndReason) {
+        self.transmit
+            .push_back(ControlMessage::SessionEnd(SessionEnd {
+                by: Role::Agent,
+                reason,
+            }));
+    }
+
+    fn finish(&mut self, by: Role, reason: EndReason, now: Timestamp) {
+        let actor = match by {
+            Role::Agent => Actor::Agent,
+            Role::Viewer => self.technician(),
+        };
+        self.audit_as(
+            actor,
+            now,
+            AuditAction::SessionEnded {
+                reason: reason.detail(),
+            },
+            None,
+            Outcome::Succeeded,
+        );
+        self.events
+            .push_back(AgentEvent::Ended(SessionEnd { by, reason }));
+    }
+}
+
+/// Messages only the agent may send.
+fn is_agent_to_viewer(message: &ControlMessage) -> bool {
+    matches!(
+        message,
+        ControlMessage::AuthRejected(_)
+            | ControlMessage::ConsentDecision(_)
+            | ControlMessage::ScopeGrant(_)
+            | ControlMessage::ScopeRefused(_)
+    )
+}

@@ -360,7 +360,11 @@ mod tests {
         let mut image = I420Image::new(100, 100).unwrap();
         bgra_to_i420(&frame, &mut image).unwrap();
         assert_eq!((image.width(), image.height(), image.y_stride()), (3, 4, 3));
-        assert!(image.y().iter().all(|&y| y.abs_diff(200) <= 1), "{:?}", image.y());
+        assert!(
+            image.y().iter().all(|&y| y.abs_diff(200) <= 1),
+            "{:?}",
+            image.y()
+        );
     }
 
     #[test]

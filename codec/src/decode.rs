@@ -54,8 +54,8 @@ pub trait Decoder {
     /// an IDR). Returns the picture if one is complete, `None` if the data held none
     /// (parameter sets alone, for instance).
     ///
-    /// The picture has the coded size rounded to even dimensions; crop it to the
-    /// sender's size with [`I420Image::crop`] when that is odd.
+    /// The picture has the coded size (even, at least 16x16); crop it to the
+    /// sender's size with [`I420Image::crop`] when that differs.
     ///
     /// After an error the decoder drops its references, so predicted frames fail
     /// until the next IDR.

@@ -50,7 +50,8 @@ pub struct EncodedFrame {
     /// What kind of picture this is.
     pub frame_type: FrameType,
     /// Width of the source picture. The coded picture is rounded up to even
-    /// dimensions; the receiver crops to this size ([`I420Image::crop`]).
+    /// dimensions, and to at least 16x16; the receiver crops to this size
+    /// ([`I420Image::crop`]).
     pub width: u32,
     /// Height of the source picture (see `width`).
     pub height: u32,

@@ -15,7 +15,8 @@ use openh264::encoder::{
 use openh264::formats::YUVSource;
 use openh264_sys2::{
     ENCODER_OPTION, ENCODER_OPTION_BITRATE, ENCODER_OPTION_FRAME_RATE, ENCODER_OPTION_MAX_BITRATE,
-    SBitrateInfo, SPATIAL_LAYER_0, SPATIAL_LAYER_ALL, cmResultSuccess,
+    ENCODER_OPTION_TRACE_LEVEL, SBitrateInfo, SPATIAL_LAYER_0, SPATIAL_LAYER_ALL, WELS_LOG_QUIET,
+    cmResultSuccess,
 };
 
 use crate::backend::assembly;
@@ -70,6 +71,7 @@ impl OpenH264Encoder {
     }
 
     fn create(&self) -> Result<openh264::encoder::Encoder, EncodeError> {
+        let camera = self.settings.content_mode == ContentMode::Camera;
         let usage = match self.settings.content_mode {
             ContentMode::Screen => UsageType::ScreenContentRealTime,
             ContentMode::Camera => UsageType::CameraVideoRealTime,
@@ -82,11 +84,31 @@ impl OpenH264Encoder {
             .skip_frames(false)
             .intra_frame_period(IntraFramePeriod::from_num_frames(0))
             .complexity(Complexity::Medium)
+            // openh264 supports neither for screen content (and warns); camera mode
+            // keeps its defaults.
+            .adaptive_quantization(camera)
+            .background_detection(camera)
             .num_threads(self.settings.threads)
             .vui(VuiConfig::bt709().full_range(true));
-        let encoder =
+        let mut encoder =
             openh264::encoder::Encoder::with_api_config(OpenH264API::from_source(), config)
                 .map_err(|e| EncodeError::Backend(e.to_string()))?;
+        // openh264 writes warnings to stderr from its initialisation (at the first
+        // frame) unless told otherwise; a library must not.
+        let mut quiet = WELS_LOG_QUIET;
+        // SAFETY: the trace level is the one option openh264 accepts before its
+        // initialisation; it reads an i32 during the call only.
+        let status = unsafe {
+            encoder.raw_api().set_option(
+                ENCODER_OPTION_TRACE_LEVEL,
+                std::ptr::from_mut(&mut quiet).cast::<c_void>(),
+            )
+        };
+        if status != cmResultSuccess {
+            return Err(EncodeError::Backend(format!(
+                "SetOption(trace level) returned {status}"
+            )));
+        }
         Ok(encoder)
     }
 
@@ -127,11 +149,11 @@ impl OpenH264Encoder {
         self.set_option(option, &mut info)
     }
 
-    /// Returns the picture to encode: `image` itself if its size is even, else a copy
-    /// padded by repeating the last column and row.
+    /// Returns the picture to encode: `image` itself if it has its coded size, else
+    /// a copy padded by repeating the last column and row.
     fn even_picture<'a>(&'a mut self, image: &'a I420Image) -> &'a I420Image {
         let (width, height) = (image.width(), image.height());
-        if width % 2 == 0 && height % 2 == 0 {
+        if coded_size(width, height) == (width, height) {
             return image;
         }
         pad_to_even(image, &mut self.padded);
@@ -139,12 +161,21 @@ impl OpenH264Encoder {
     }
 }
 
-/// Copies `src` into `dst` with even dimensions, repeating the last column and row.
+/// Smallest picture side openh264 encodes.
+const MIN_CODED_SIDE: u32 = 16;
+
+/// Size actually encoded for a `width` x `height` picture: even (4:2:0 cannot crop
+/// odd sizes) and at least [`MIN_CODED_SIDE`].
+fn coded_size(width: u32, height: u32) -> (u32, u32) {
+    (
+        width.next_multiple_of(2).max(MIN_CODED_SIDE),
+        height.next_multiple_of(2).max(MIN_CODED_SIDE),
+    )
+}
+
+/// Copies `src` into `dst` at its coded size, repeating the last column and row.
 fn pad_to_even(src: &I420Image, dst: &mut I420Image) {
-    let (width, height) = (
-        src.width().next_multiple_of(2),
-        src.height().next_multiple_of(2),
-    );
+    let (width, height) = coded_size(src.width(), src.height());
     if dst.resize(width, height).is_err() {
         return;
     }
@@ -226,7 +257,7 @@ impl Encoder for OpenH264Encoder {
     ) -> Result<EncodedFrame, EncodeError> {
         let (width, height) = (image.width(), image.height());
         check_encodable(width, height)?;
-        let coded = (width.next_multiple_of(2), height.next_multiple_of(2));
+        let coded = coded_size(width, height);
         if self.inner.is_none() || self.coded_size != coded {
             self.inner = Some(self.create()?);
             self.coded_size = coded;

@@ -12,6 +12,8 @@
 //!   key confirmation bound to the TLS channel, and the guard that counts wrong codes.
 //! - [`session`]: the agent and viewer state machines
 //!   (awaiting hello → authenticating → awaiting consent → active → closed).
+//! - [`identity`] and [`certificate`]: Ed25519 identity keys, fingerprints, and the
+//!   self-signed TLS certificates that carry them.
 //! - [`audit`]: the audit record.
 //!
 //! What it does not do: no sockets, no async runtime, no TLS, no UI, no clock reads
@@ -25,6 +27,7 @@
 
 pub mod audit;
 pub mod authorize;
+pub mod certificate;
 pub mod code;
 mod error;
 pub mod framing;

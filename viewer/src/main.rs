@@ -1,40 +1,7 @@
-//! `lifeline-viewer`: the technician's side of Lifeline.
-//!
-//! This build carries the protocol; the screen-sharing session (capture, QUIC, the
-//! consent window) comes with the first-session work. Until then the binary says so
-//! plainly instead of pretending to run.
+//! `lifeline-viewer`: the technician's side of Lifeline. See `lifeline_viewer::cli`.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    lifeline_viewer_cli::run(&args)
-}
-
-mod lifeline_viewer_cli {
-    use std::io::Write;
-    use std::process::ExitCode;
-
-    pub(crate) fn run(args: &[String]) -> ExitCode {
-        let mut out = std::io::stdout().lock();
-        let version = env!("CARGO_PKG_VERSION");
-        let protocol = lifeline_protocol::version::SUPPORTED_VERSIONS;
-        match args.first().map(String::as_str) {
-            Some("--version" | "-V") => {
-                let _ = writeln!(out, "lifeline-viewer {version} (protocol {protocol:?})");
-                ExitCode::SUCCESS
-            }
-            _ => {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "lifeline-viewer {version}: remote viewing is not available in this build yet.\n\
-                     This build contains Lifeline's protocol (authentication by one-time code, \
-                     consent, permissions, audit records) and its tests; the viewer (connect screen, decoding, input forwarding) \
-                       is the next step of the project.\n\
-                     Run `lifeline-viewer --version` to see the protocol versions it speaks."
-                );
-                ExitCode::from(2)
-            }
-        }
-    }
+    lifeline_viewer::cli::main()
 }

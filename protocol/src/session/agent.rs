@@ -757,6 +757,19 @@ impl AgentSession {
         self.finish(Role::Viewer, EndReason::ConnectionLost, now);
     }
 
+    /// The connection's bytes broke the protocol below the message level (framing,
+    /// a malformed datagram): end the session as for any other violation.
+    pub fn report_violation(
+        &mut self,
+        violation: &PeerMisbehaved,
+        guard: &mut CodeGuard,
+        now: Timestamp,
+    ) {
+        if !matches!(self.state, State::Closed) {
+            self.close_for_violation(violation, guard, now);
+        }
+    }
+
     fn abandon_attempt(&mut self, guard: &mut CodeGuard, now: Timestamp) {
         if let State::AwaitingConfirm { .. } = self.state
             && let State::AwaitingConfirm { attempt, .. } =

@@ -199,17 +199,29 @@ impl ViewerSession {
             .map_err(PeerMisbehaved::from)
             .and_then(|()| self.dispatch(message));
         if let Err(violation) = &result {
-            self.state = State::Closed;
-            let reason = EndReason::ProtocolViolation {
-                detail: violation.to_string(),
-            };
-            self.send_end(reason.clone());
-            self.events.push_back(ViewerEvent::Ended(SessionEnd {
-                by: Role::Viewer,
-                reason,
-            }));
+            self.close_for_violation(violation);
         }
         result
+    }
+
+    /// The connection's bytes broke the protocol below the message level (framing,
+    /// a malformed video stream): end the session as for any other violation.
+    pub fn report_violation(&mut self, violation: &PeerMisbehaved) {
+        if !matches!(self.state, State::Closed) {
+            self.close_for_violation(violation);
+        }
+    }
+
+    fn close_for_violation(&mut self, violation: &PeerMisbehaved) {
+        self.state = State::Closed;
+        let reason = EndReason::ProtocolViolation {
+            detail: violation.to_string(),
+        };
+        self.send_end(reason.clone());
+        self.events.push_back(ViewerEvent::Ended(SessionEnd {
+            by: Role::Viewer,
+            reason,
+        }));
     }
 
     fn dispatch(&mut self, message: ControlMessage) -> Result<(), PeerMisbehaved> {

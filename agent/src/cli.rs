@@ -1,0 +1,177 @@
+//! Command line of `lifeline-agent`, and the top-level run function.
+//!
+//! The end user's front-end (window or terminal) runs on the main thread; the QUIC
+//! server and sessions run on a tokio runtime in a background thread.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use lifeline_protocol::code::CodePolicy;
+
+use crate::audit_log::AuditLog;
+use crate::session::{ServeConfig, serve};
+use crate::ui::text::Lang;
+use crate::ui::{ConsentUi, UiEvent, link, tty::TtyUi, window::WindowUi};
+
+/// Share this computer's screen with a support technician, with your consent.
+#[derive(Debug, Parser)]
+#[command(name = "lifeline-agent", version, about, long_about = None)]
+pub struct Args {
+    /// Address to listen on for the technician's viewer.
+    #[arg(long, default_value = "0.0.0.0:7443")]
+    pub listen: SocketAddr,
+    /// X display to share and to show the windows on (default: $DISPLAY).
+    #[arg(long)]
+    pub display: Option<String>,
+    /// How the end user is asked: small windows, or the terminal (`tty`: answers on
+    /// standard input, for SSH sessions and scripts).
+    #[arg(long, value_enum, default_value_t = ConsentMode::Window)]
+    pub consent: ConsentMode,
+    /// Write the current one-time code to this file (mode 0600) whenever it changes.
+    #[arg(long)]
+    pub code_file: Option<PathBuf>,
+    /// Language of the end-user texts: `en` or `zh` (default: from the locale).
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// Which monitor to share (0: the primary).
+    #[arg(long, default_value_t = 0)]
+    pub monitor: u32,
+    /// Where the agent keeps its key and audit log (default: the platform data
+    /// directory, e.g. ~/.local/share/lifeline-agent).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// How long a one-time code stays valid, in seconds.
+    #[arg(long, default_value_t = 600)]
+    pub code_lifetime_secs: u64,
+}
+
+/// How the end user is asked for consent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ConsentMode {
+    /// Windows on the shared display.
+    Window,
+    /// The terminal.
+    Tty,
+}
+
+/// Parses arguments, runs the agent, and turns the outcome into an exit code.
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    if let Some(display) = &args.display {
+        use_display(display);
+    }
+    init_tracing();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Makes `display` the display of everything this process opens, windows included.
+#[allow(
+    unsafe_code,
+    reason = "the window toolkit reads DISPLAY from the environment"
+)]
+fn use_display(display: &str) {
+    // SAFETY: called first thing in main, before any other thread exists, so nothing
+    // reads the environment concurrently.
+    unsafe { std::env::set_var("DISPLAY", display) };
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let lang = args
+        .lang
+        .as_deref()
+        .and_then(Lang::parse)
+        .unwrap_or_else(Lang::from_env);
+    let data_dir = match &args.data_dir {
+        Some(dir) => dir.clone(),
+        None => crate::identity::default_data_dir()?,
+    };
+    let identity = crate::identity::load_or_create(&data_dir)?;
+    let audit = AuditLog::open(&data_dir).map_err(|err| {
+        anyhow::anyhow!("cannot open the audit log in {}: {err}", data_dir.display())
+    })?;
+    let display = args
+        .display
+        .clone()
+        .or_else(|| std::env::var("DISPLAY").ok());
+    let capture_display = display.clone();
+    let input_display = display.clone();
+    let config = ServeConfig {
+        identity,
+        listen: args.listen,
+        device_id: device_id(args.listen),
+        code_file: args.code_file.clone(),
+        monitor: args.monitor,
+        code_policy: CodePolicy {
+            lifetime: Duration::from_secs(args.code_lifetime_secs.max(30)),
+            ..CodePolicy::default()
+        },
+        audit,
+        capturer: Box::new(move || crate::platform::open_capturer(capture_display.as_deref())),
+        injector: Box::new(move || crate::platform::open_injector(input_display.as_deref())),
+    };
+
+    let (notifier, ui_link, commands) = link();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("lifeline-net")
+        .build()?;
+    let server = std::thread::Builder::new()
+        .name("lifeline-server".to_owned())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let errors = notifier.clone();
+                let result = serve(config, notifier, commands).await;
+                if let Err(err) = &result {
+                    errors.send(UiEvent::Error(format!("{err:#}"))).await;
+                }
+                result
+            })
+        })?;
+
+    let front_end: Box<dyn ConsentUi> = match args.consent {
+        ConsentMode::Window => Box::new(WindowUi::new(lang)),
+        ConsentMode::Tty => Box::new(TtyUi::stdio(lang)),
+    };
+    let ui_result = front_end.run(ui_link);
+    let server_result = server
+        .join()
+        .map_err(|_| anyhow::anyhow!("the agent's server thread panicked"))?;
+    server_result?;
+    ui_result.map_err(|err| {
+        anyhow::anyhow!("{err:#}. Without a desktop, use --consent tty to answer on the terminal")
+    })
+}
+
+/// What the end user reads to the technician: the address, with the host name when
+/// the agent listens on every interface.
+fn device_id(listen: SocketAddr) -> String {
+    if !listen.ip().is_unspecified() {
+        return listen.to_string();
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "this-computer".to_owned());
+    format!("{host}:{}", listen.port())
+}

@@ -1,0 +1,172 @@
+//! What the agent needs from the operating system, one trait per capability.
+//!
+//! - [`Capturer`]: frames of a chosen monitor, the monitor list, the pointer.
+//! - [`InputInjector`]: pointer, buttons, wheel, keys by physical code, and text.
+//!
+//! Each OS has its own module, chosen here with `#[cfg]`; session logic never names an
+//! OS. Linux/X11 is implemented (`x11`); other systems get a clear error from
+//! [`open_capturer`] and [`open_injector`] until their backends exist.
+//! [`fake`] provides in-memory implementations for tests.
+
+use lifeline_codec::BgraFrame;
+use lifeline_protocol::message::{KeyEvent, MouseButton};
+
+pub mod fake;
+#[cfg(target_os = "linux")]
+pub mod x11;
+
+/// One monitor of the desktop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Monitor {
+    /// Stable index in the list, as chosen by the backend.
+    pub index: u32,
+    /// Name, e.g. `DP-1`.
+    pub name: String,
+    /// Left edge in desktop coordinates.
+    pub x: i32,
+    /// Top edge in desktop coordinates.
+    pub y: i32,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Whether it is the primary monitor.
+    pub primary: bool,
+}
+
+/// The pointer as the capture backend sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CursorState {
+    /// Column relative to the selected monitor's left edge.
+    pub x: i32,
+    /// Row relative to the selected monitor's top edge.
+    pub y: i32,
+    /// Changes whenever the shape changes.
+    pub shape_serial: u32,
+    /// The shape, when the backend has it and it changed since the last call.
+    pub shape: Option<CursorShape>,
+}
+
+/// A pointer image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CursorShape {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Hot spot column.
+    pub hot_x: u32,
+    /// Hot spot row.
+    pub hot_y: u32,
+    /// Premultiplied RGBA, `width * height * 4` bytes.
+    pub rgba: Vec<u8>,
+}
+
+/// Screen capture failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaptureError {
+    /// No display to capture (no X server, wrong `DISPLAY`).
+    #[error(
+        "cannot open the display {display:?}: {reason}. Start the agent inside a desktop session, or pass --display"
+    )]
+    NoDisplay {
+        /// The display asked for.
+        display: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The monitor index does not exist.
+    #[error("there is no monitor {0}")]
+    NoSuchMonitor(u32),
+    /// The platform has no capture backend in this build.
+    #[error("screen capture is not implemented for this operating system yet")]
+    Unsupported,
+    /// The display server reported an error.
+    #[error("screen capture failed: {0}")]
+    Backend(String),
+}
+
+/// Input injection failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InputError {
+    /// No display to send input to.
+    #[error("cannot open the display {display:?} for input: {reason}")]
+    NoDisplay {
+        /// The display asked for.
+        display: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The key has no equivalent on this system.
+    #[error("the key with USB HID usage {0:#x} has no equivalent here")]
+    UnknownKey(u16),
+    /// The platform has no input backend in this build.
+    #[error("input injection is not implemented for this operating system yet")]
+    Unsupported,
+    /// The display server reported an error.
+    #[error("input injection failed: {0}")]
+    Backend(String),
+}
+
+/// Captures the screen of one monitor at a time.
+pub trait Capturer: Send {
+    /// The monitors of the desktop, primary first when there is one.
+    fn monitors(&mut self) -> Result<Vec<Monitor>, CaptureError>;
+
+    /// Chooses which monitor [`Capturer::capture`] returns. Index 0 after opening.
+    fn select_monitor(&mut self, index: u32) -> Result<Monitor, CaptureError>;
+
+    /// The selected monitor's current picture. The frame borrows the capturer's own
+    /// buffer until the next call; nothing is copied on the way.
+    fn capture(&mut self) -> Result<BgraFrame<'_>, CaptureError>;
+
+    /// The pointer's position (and shape, when it changed), if the platform tells.
+    fn cursor(&mut self) -> Result<Option<CursorState>, CaptureError>;
+}
+
+/// Sends input to the desktop as if from local devices.
+pub trait InputInjector: Send {
+    /// Moves the pointer to (x, y) in desktop coordinates.
+    fn move_pointer(&mut self, x: i32, y: i32) -> Result<(), InputError>;
+
+    /// Presses or releases a button at the current position.
+    fn button(&mut self, button: MouseButton, pressed: bool) -> Result<(), InputError>;
+
+    /// Scrolls by wheel notches (positive: down / right).
+    fn wheel(&mut self, dx: i32, dy: i32) -> Result<(), InputError>;
+
+    /// Presses or releases a key by its physical position (USB HID usage).
+    fn key(&mut self, key: &KeyEvent) -> Result<(), InputError>;
+
+    /// Types text, whatever the keyboard layout.
+    fn type_text(&mut self, text: &str) -> Result<(), InputError>;
+}
+
+/// Opens the screen capture backend of this OS on `display` (X11: a display name such
+/// as `:0`; `None`: the session's default).
+pub fn open_capturer(display: Option<&str>) -> Result<Box<dyn Capturer>, CaptureError> {
+    #[cfg(target_os = "linux")]
+    {
+        Ok(Box::new(x11::X11Capturer::open(display)?))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = display;
+        Err(CaptureError::Unsupported)
+    }
+}
+
+/// Opens the input backend of this OS on `display`.
+pub fn open_injector(display: Option<&str>) -> Result<Box<dyn InputInjector>, InputError> {
+    #[cfg(target_os = "linux")]
+    {
+        Ok(Box::new(x11::X11Injector::open(display)?))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = display;
+        Err(InputError::Unsupported)
+    }
+}

@@ -1,0 +1,100 @@
+//! Input injection on its own thread, so a slow display server never stalls the
+//! network loop. Actions arrive already authorized by the protocol's `authorize()`.
+
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use lifeline_protocol::message::{KeyEvent, MouseButton};
+
+use super::video::ScreenGeometry;
+use crate::platform::InputInjector;
+
+/// One authorized input action, in video-frame coordinates for the pointer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputAction {
+    /// Move to (x, y) in frame pixels.
+    MoveTo(u32, u32),
+    /// A button.
+    Button(MouseButton, bool),
+    /// Wheel notches.
+    Wheel(i32, i32),
+    /// A key.
+    Key(KeyEvent),
+    /// Text.
+    Text(String),
+}
+
+/// The thread that injects input.
+#[derive(Debug)]
+pub struct InputWorker {
+    actions: Option<Sender<InputAction>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl InputWorker {
+    /// Starts the thread. Pointer positions are mapped through `geometry`.
+    pub fn spawn(
+        mut injector: Box<dyn InputInjector>,
+        geometry: Arc<Mutex<Option<ScreenGeometry>>>,
+    ) -> std::io::Result<Self> {
+        let (actions, receiver): (Sender<InputAction>, Receiver<InputAction>) =
+            std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("lifeline-input".to_owned())
+            .spawn(move || {
+                for action in receiver {
+                    if let Err(err) = apply(injector.as_mut(), &geometry, action) {
+                        tracing::warn!("input could not be injected: {err}");
+                    }
+                }
+            })?;
+        Ok(Self {
+            actions: Some(actions),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues an action.
+    pub fn send(&self, action: InputAction) {
+        if let Some(actions) = &self.actions
+            && actions.send(action).is_err()
+        {
+            tracing::warn!("the input thread has stopped");
+        }
+    }
+}
+
+impl Drop for InputWorker {
+    fn drop(&mut self) {
+        self.actions.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn apply(
+    injector: &mut dyn InputInjector,
+    geometry: &Mutex<Option<ScreenGeometry>>,
+    action: InputAction,
+) -> Result<(), crate::platform::InputError> {
+    match action {
+        InputAction::MoveTo(x, y) => {
+            let mapped = geometry
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .as_ref()
+                .map(|geometry| geometry.to_desktop(x, y));
+            match mapped {
+                Some((x, y)) => injector.move_pointer(x, y),
+                // No frame was sent yet, so the viewer cannot be pointing at anything.
+                None => Ok(()),
+            }
+        }
+        InputAction::Button(button, pressed) => injector.button(button, pressed),
+        InputAction::Wheel(dx, dy) => injector.wheel(dx, dy),
+        InputAction::Key(key) => injector.key(&key),
+        InputAction::Text(text) => injector.type_text(&text),
+    }
+}

@@ -1,0 +1,384 @@
+//! The video pipeline, on its own thread: capture -> change detection -> content
+//! classification -> colour conversion -> H.264 -> one message per frame for the network.
+//!
+//! Nothing changed: nothing is converted, encoded or sent. At most
+//! [`MAX_FRAMES_IN_FLIGHT`] frames may be unacknowledged by the viewer's receiver
+//! reports; beyond that the pipeline waits instead of capturing, and tells the rate
+//! controller, so latency never piles up on a slow link.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use lifeline_codec::{
+    ChangeDetector, ClassifierConfig, ContentClassifier, EncodeOptions, Encoder, EncoderSettings,
+    I420Image, OpenH264Encoder, bgra_to_i420,
+};
+use lifeline_protocol::message::{ReceiverReport, VideoCodec, VideoFrameHeader};
+use tokio::sync::mpsc;
+
+use super::rate::RateController;
+use crate::platform::{Capturer, Monitor};
+
+/// Frames sent but not yet reported received by the viewer, at most.
+pub const MAX_FRAMES_IN_FLIGHT: u64 = 2;
+/// Fastest capture rate while the screen changes.
+const ACTIVE_INTERVAL: Duration = Duration::from_millis(33);
+/// Capture interval after a second without change.
+const IDLE_INTERVAL: Duration = Duration::from_millis(100);
+/// How long the screen must be still before polling slows down.
+const IDLE_AFTER: Duration = Duration::from_secs(1);
+
+/// An encoded frame ready to send.
+#[derive(Debug)]
+pub struct EncodedVideo {
+    /// The header of its stream.
+    pub header: VideoFrameHeader,
+    /// The H.264 access unit.
+    pub payload: Vec<u8>,
+}
+
+/// Instructions for the pipeline.
+#[derive(Debug)]
+pub enum VideoControl {
+    /// Start or pause capturing (the view scope was granted or revoked).
+    SetActive(bool),
+    /// Send a keyframe next.
+    Keyframe,
+    /// The viewer's report of what arrived.
+    Report(ReceiverReport),
+    /// End the thread.
+    Shutdown,
+}
+
+/// Where the picture comes from, for mapping pointer coordinates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScreenGeometry {
+    /// The monitor captured.
+    pub monitor: Monitor,
+    /// Size of the encoded frames.
+    pub frame_width: u32,
+    /// Size of the encoded frames.
+    pub frame_height: u32,
+}
+
+impl ScreenGeometry {
+    /// Maps a point in frame pixels to desktop coordinates, clamped to the monitor.
+    pub fn to_desktop(&self, x: u32, y: u32) -> (i32, i32) {
+        let scale = |value: u32, frame: u32, monitor: u32| -> i32 {
+            if frame == 0 || monitor == 0 {
+                return 0;
+            }
+            let mapped = u64::from(value.min(frame - 1)) * u64::from(monitor) / u64::from(frame);
+            i32::try_from(mapped.min(u64::from(monitor - 1))).unwrap_or(i32::MAX)
+        };
+        (
+            self.monitor
+                .x
+                .saturating_add(scale(x, self.frame_width, self.monitor.width)),
+            self.monitor
+                .y
+                .saturating_add(scale(y, self.frame_height, self.monitor.height)),
+        )
+    }
+}
+
+/// A running pipeline thread.
+#[derive(Debug)]
+pub struct VideoPipeline {
+    control: Sender<VideoControl>,
+    thread: Option<JoinHandle<()>>,
+    /// The geometry of what is being sent.
+    pub geometry: Arc<Mutex<Option<ScreenGeometry>>>,
+}
+
+impl VideoPipeline {
+    /// Starts the thread with `capturer`; encoded frames go to `frames`.
+    pub fn spawn(
+        capturer: Box<dyn Capturer>,
+        monitor_index: u32,
+        frames: mpsc::Sender<EncodedVideo>,
+    ) -> std::io::Result<Self> {
+        let (control, commands) = std::sync::mpsc::channel();
+        let geometry = Arc::new(Mutex::new(None));
+        let shared_geometry = Arc::clone(&geometry);
+        let thread = std::thread::Builder::new()
+            .name("lifeline-video".to_owned())
+            .spawn(move || {
+                let mut worker = Worker::new(capturer, frames, commands, shared_geometry);
+                if let Err(err) = worker.select(monitor_index).and_then(|()| worker.run()) {
+                    tracing::error!("video stopped: {err}");
+                }
+            })?;
+        Ok(Self {
+            control,
+            thread: Some(thread),
+            geometry,
+        })
+    }
+
+    /// Sends an instruction; false if the thread has stopped.
+    pub fn send(&self, control: VideoControl) -> bool {
+        self.control.send(control).is_ok()
+    }
+}
+
+impl Drop for VideoPipeline {
+    fn drop(&mut self) {
+        let _ = self.control.send(VideoControl::Shutdown);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct Worker {
+    capturer: Box<dyn Capturer>,
+    frames: mpsc::Sender<EncodedVideo>,
+    commands: Receiver<VideoControl>,
+    geometry: Arc<Mutex<Option<ScreenGeometry>>>,
+    monitor: Option<Monitor>,
+    detector: ChangeDetector,
+    classifier: ContentClassifier,
+    encoder: Option<OpenH264Encoder>,
+    rate: RateController,
+    image: I420Image,
+    active: bool,
+    keyframe_wanted: bool,
+    sequence: u64,
+    acknowledged: u64,
+    last_change: Instant,
+}
+
+impl Worker {
+    fn new(
+        capturer: Box<dyn Capturer>,
+        frames: mpsc::Sender<EncodedVideo>,
+        commands: Receiver<VideoControl>,
+        geometry: Arc<Mutex<Option<ScreenGeometry>>>,
+    ) -> Self {
+        Self {
+            capturer,
+            frames,
+            commands,
+            geometry,
+            monitor: None,
+            detector: ChangeDetector::new(),
+            classifier: ContentClassifier::new(ClassifierConfig::default()),
+            encoder: None,
+            rate: RateController::new(Instant::now()),
+            image: I420Image::empty(),
+            active: false,
+            keyframe_wanted: true,
+            sequence: 0,
+            acknowledged: 0,
+            last_change: Instant::now(),
+        }
+    }
+
+    fn select(&mut self, index: u32) -> Result<(), String> {
+        let monitor = self
+            .capturer
+            .select_monitor(index)
+            .map_err(|err| err.to_string())?;
+        self.monitor = Some(monitor);
+        Ok(())
+    }
+
+    fn run(&mut self) -> Result<(), String> {
+        let mut next_capture = Instant::now();
+        loop {
+            let wait = if self.active {
+                next_capture.saturating_duration_since(Instant::now())
+            } else {
+                Duration::from_secs(3600)
+            };
+            match self.commands.recv_timeout(wait) {
+                Ok(VideoControl::Shutdown) | Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                Ok(control) => {
+                    self.apply(control);
+                    continue;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            if self.sequence.saturating_sub(self.acknowledged) >= MAX_FRAMES_IN_FLIGHT {
+                // The viewer has not caught up: wait for its report instead of capturing.
+                if let Some(bitrate) = self.rate.congested(Instant::now()) {
+                    self.set_bitrate(bitrate)?;
+                }
+                next_capture = Instant::now() + Duration::from_millis(5);
+                continue;
+            }
+            let started = Instant::now();
+            let changed = self.capture_and_send()?;
+            if changed {
+                self.last_change = started;
+            }
+            let interval = if started.duration_since(self.last_change) > IDLE_AFTER {
+                IDLE_INTERVAL
+            } else {
+                ACTIVE_INTERVAL
+            };
+            next_capture = started + interval;
+        }
+    }
+
+    fn apply(&mut self, control: VideoControl) {
+        match control {
+            VideoControl::SetActive(active) => {
+                if active && !self.active {
+                    self.keyframe_wanted = true;
+                    self.detector.reset();
+                }
+                self.active = active;
+            }
+            VideoControl::Keyframe => self.keyframe_wanted = true,
+            VideoControl::Report(report) => {
+                self.acknowledged = self
+                    .acknowledged
+                    .max(report.last_sequence.min(self.sequence));
+                let now = Instant::now();
+                let change = if report.frames_dropped > 0 {
+                    self.rate.congested(now)
+                } else {
+                    self.rate.calm(now)
+                };
+                let change = change.or_else(|| {
+                    (report.bitrate_hint_bps > 0)
+                        .then(|| self.rate.hint(report.bitrate_hint_bps))
+                        .flatten()
+                });
+                if let Some(bitrate) = change
+                    && let Err(err) = self.set_bitrate(bitrate)
+                {
+                    tracing::warn!("cannot change the bitrate: {err}");
+                }
+            }
+            VideoControl::Shutdown => {}
+        }
+    }
+
+    fn set_bitrate(&mut self, bitrate: u32) -> Result<(), String> {
+        if let Some(encoder) = self.encoder.as_mut() {
+            encoder
+                .set_bitrate(bitrate)
+                .map_err(|err| err.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Captures once; encodes and queues a frame if anything changed. Returns whether
+    /// the screen changed.
+    fn capture_and_send(&mut self) -> Result<bool, String> {
+        let capture_time = super::now();
+        let frame = self.capturer.capture().map_err(|err| err.to_string())?;
+        let changes = self.detector.detect(&frame);
+        if !changes.is_changed() && !self.keyframe_wanted {
+            return Ok(false);
+        }
+        let mode = self.classifier.observe(&frame, &changes);
+        let (width, height) = (frame.width(), frame.height());
+        bgra_to_i420(&frame, &mut self.image).map_err(|err| err.to_string())?;
+        if self.encoder.is_none() {
+            self.encoder = Some(
+                OpenH264Encoder::new(EncoderSettings {
+                    bitrate_bps: self.rate.bitrate_bps(),
+                    content_mode: mode,
+                    ..EncoderSettings::default()
+                })
+                .map_err(|err| err.to_string())?,
+            );
+        }
+        let encoder = self.encoder.as_mut().ok_or("no encoder")?;
+        if encoder.settings().content_mode != mode {
+            encoder
+                .set_content_mode(mode)
+                .map_err(|err| err.to_string())?;
+        }
+        let options = EncodeOptions {
+            force_keyframe: self.keyframe_wanted,
+        };
+        let encoded = encoder
+            .encode(&self.image, options)
+            .map_err(|err| err.to_string())?;
+        if matches!(encoded.frame_type, lifeline_codec::FrameType::Skip)
+            || encoded.annex_b.is_empty()
+        {
+            return Ok(true);
+        }
+        self.keyframe_wanted = false;
+        self.publish_geometry(width, height);
+        self.sequence += 1;
+        let header = VideoFrameHeader {
+            sequence: self.sequence,
+            capture_time,
+            keyframe: encoded.frame_type.is_keyframe(),
+            width: encoded.width,
+            height: encoded.height,
+            codec: VideoCodec::H264,
+            payload_len: u32::try_from(encoded.annex_b.len()).map_err(|_| "frame too large")?,
+        };
+        let video = EncodedVideo {
+            header,
+            payload: encoded.annex_b,
+        };
+        // The network task drains this channel; when it cannot keep up, this waits.
+        self.frames
+            .blocking_send(video)
+            .map_err(|_| "the session ended".to_owned())?;
+        Ok(true)
+    }
+
+    fn publish_geometry(&mut self, width: u32, height: u32) {
+        let Some(monitor) = self.monitor.clone() else {
+            return;
+        };
+        let mut geometry = self
+            .geometry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *geometry = Some(ScreenGeometry {
+            monitor,
+            frame_width: width,
+            frame_height: height,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn geometry(x: i32, width: u32, frame_width: u32) -> ScreenGeometry {
+        ScreenGeometry {
+            monitor: Monitor {
+                index: 0,
+                name: "test".to_owned(),
+                x,
+                y: 0,
+                width,
+                height: 1080,
+                primary: true,
+            },
+            frame_width,
+            frame_height: 1080 * frame_width / width,
+        }
+    }
+
+    #[test]
+    fn frame_pixels_map_to_the_monitor() {
+        let same = geometry(0, 1920, 1920);
+        assert_eq!(same.to_desktop(100, 200), (100, 200));
+        assert_eq!(
+            same.to_desktop(5000, 5000),
+            (1919, 1079),
+            "clamped to the monitor"
+        );
+        let second_monitor_half_size = geometry(1920, 1920, 960);
+        assert_eq!(
+            second_monitor_half_size.to_desktop(480, 270),
+            (1920 + 960, 540)
+        );
+    }
+}

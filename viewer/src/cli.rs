@@ -1,0 +1,199 @@
+//! Command line of `lifeline-viewer`, and the top-level run function.
+//!
+//! ```text
+//! lifeline-viewer                                  # the window
+//! lifeline-viewer connect ADDR --code CODE         # the window, connecting at once
+//! lifeline-viewer connect ADDR --code CODE --headless [--frames N | --seconds S]
+//!     [--save-frame PATH.png] [--stats PATH.json] [--input-script PATH]
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use lifeline_protocol::{Scope, ScopeSet};
+
+use crate::headless::{self, HeadlessOptions};
+use crate::known_agents::KnownAgents;
+use crate::link::ConnectRequest;
+use crate::session::SessionContext;
+use crate::ui::{WindowOptions, run_window};
+
+/// See and control the screen of someone you are helping, with their consent.
+#[derive(Debug, Parser)]
+#[command(name = "lifeline-viewer", version, about, long_about = None)]
+pub struct Args {
+    /// Where the viewer keeps its key, known agents and recent devices (default: the
+    /// platform data directory, e.g. ~/.local/share/lifeline-viewer).
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Open the window full screen, the remote screen drawn 1:1 from the top left.
+    #[arg(long, global = true)]
+    pub fullscreen: bool,
+    /// What to do (default: open the window).
+    #[command(subcommand)]
+    pub command: Option<Action>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Action {
+    /// Connect to an agent.
+    Connect(ConnectArgs),
+    /// Print the technician key's fingerprint.
+    Fingerprint,
+}
+
+/// `connect` arguments.
+#[derive(Debug, clap::Args)]
+pub struct ConnectArgs {
+    /// The agent's device ID (host:port).
+    pub address: String,
+    /// The one-time code the end user reads out.
+    #[arg(long)]
+    pub code: String,
+    /// Permissions to ask for, e.g. `view,input`.
+    #[arg(long, default_value = "view,input")]
+    pub scopes: String,
+    /// Your name, as the end user will see it.
+    #[arg(long, default_value = "Technician")]
+    pub name: String,
+    /// Why you connect, as the end user will see it.
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    /// No window: receive, decode, and report (for scripts and tests).
+    #[arg(long)]
+    pub headless: bool,
+    /// Headless: stop after this many decoded frames.
+    #[arg(long)]
+    pub frames: Option<usize>,
+    /// Headless: stop after this many seconds of active session.
+    #[arg(long)]
+    pub seconds: Option<f64>,
+    /// Headless: save the last decoded frame as PNG.
+    #[arg(long)]
+    pub save_frame: Option<PathBuf>,
+    /// Headless: write statistics as JSON.
+    #[arg(long)]
+    pub stats: Option<PathBuf>,
+    /// Headless: replay an input script (see `lifeline_viewer::script`).
+    #[arg(long)]
+    pub input_script: Option<PathBuf>,
+    /// Headless: give up when the end user has not answered after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    pub consent_timeout: u64,
+}
+
+/// Parses arguments, runs the viewer, and turns the outcome into an exit code.
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    init_tracing();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let data_dir = match &args.data_dir {
+        Some(dir) => dir.clone(),
+        None => crate::identity::default_data_dir()?,
+    };
+    let identity = crate::identity::load_or_create(&data_dir)?;
+    if let Some(Action::Fingerprint) = args.command {
+        let mut out = std::io::stdout().lock();
+        std::io::Write::write_fmt(
+            &mut out,
+            format_args!("{}\n", identity.key.public_key().fingerprint()),
+        )?;
+        return Ok(());
+    }
+    let known_agents = KnownAgents::load(&data_dir)?;
+    let context = SessionContext {
+        identity: Arc::new(identity),
+        known_agents: Arc::new(Mutex::new(known_agents)),
+        data_dir: data_dir.clone(),
+        frame_log: None,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("lifeline-net")
+        .build()?;
+    match args.command {
+        Some(Action::Connect(connect)) if connect.headless => {
+            let options = headless_options(connect)?;
+            let stats = runtime.block_on(headless::run(context, options))?;
+            tracing::info!(
+                "{} frames at {:.1} fps, latency p50 {:.1} ms p95 {:.1} ms",
+                stats.frames,
+                stats.fps,
+                stats.latency_ms.p50,
+                stats.latency_ms.p95
+            );
+            Ok(())
+        }
+        command => {
+            let initial = match command {
+                Some(Action::Connect(connect)) => Some(request(&connect)?),
+                _ => None,
+            };
+            let (session_end, window) = crate::link::link();
+            let manager = runtime.spawn(crate::session::run_manager(context, session_end));
+            let result = run_window(
+                window,
+                WindowOptions {
+                    fullscreen: args.fullscreen,
+                    initial,
+                    data_dir: Some(data_dir),
+                },
+            );
+            manager.abort();
+            result
+        }
+    }
+}
+
+fn request(connect: &ConnectArgs) -> anyhow::Result<ConnectRequest> {
+    let scopes: ScopeSet = connect.scopes.parse()?;
+    Ok(ConnectRequest {
+        address: connect.address.clone(),
+        code: connect.code.clone(),
+        scopes,
+        technician_name: connect.name.clone(),
+        reason: connect.reason.clone(),
+    })
+}
+
+fn headless_options(connect: ConnectArgs) -> anyhow::Result<HeadlessOptions> {
+    let request = request(&connect)?;
+    if !request.scopes.contains(Scope::ViewScreen)
+        && (connect.frames.is_some() || connect.save_frame.is_some())
+    {
+        anyhow::bail!("--frames and --save-frame need the view permission in --scopes");
+    }
+    Ok(HeadlessOptions {
+        request,
+        frames: connect.frames,
+        seconds: connect.seconds,
+        save_frame: connect.save_frame,
+        stats: connect.stats,
+        input_script: connect.input_script,
+        consent_timeout: Duration::from_secs(connect.consent_timeout),
+    })
+}

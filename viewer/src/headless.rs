@@ -1,0 +1,271 @@
+//! The headless viewer: connect, get consent, receive and decode frames, replay an
+//! input script, then save the last frame and statistics. For scripts, benchmarks and
+//! the tests. Exit status 0 only when the session did all that was asked.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use lifeline_protocol::{Scope, ScopeSet};
+use serde::Serialize;
+
+use crate::link::{Command, ConnectRequest, Status, Update, VideoFrame, link};
+use crate::script::{self, Step};
+use crate::session::{FrameRecord, SessionContext, run_connection};
+
+/// What the headless run should do.
+#[derive(Clone, Debug)]
+pub struct HeadlessOptions {
+    /// Where and how to connect.
+    pub request: ConnectRequest,
+    /// Stop after this many decoded frames.
+    pub frames: Option<usize>,
+    /// Stop after this many seconds of active session.
+    pub seconds: Option<f64>,
+    /// Save the last decoded frame here as PNG.
+    pub save_frame: Option<PathBuf>,
+    /// Write statistics here as JSON.
+    pub stats: Option<PathBuf>,
+    /// Replay this input script once the session is active.
+    pub input_script: Option<PathBuf>,
+    /// Give up when the session is not active after this long (consent included).
+    pub consent_timeout: Duration,
+}
+
+/// Statistics written by `--stats`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct HeadlessStats {
+    /// Frames decoded.
+    pub frames: usize,
+    /// Seconds from the first to the last decoded frame.
+    pub seconds: f64,
+    /// Decoded frames per second.
+    pub fps: f64,
+    /// Encoded video bytes received.
+    pub bytes_received: usize,
+    /// Capture-to-decode latency percentiles, in milliseconds.
+    pub latency_ms: Percentiles,
+    /// Decode time percentiles, in milliseconds.
+    pub decode_ms: Percentiles,
+    /// Permissions granted.
+    pub granted: String,
+    /// How the session ended.
+    pub end_reason: String,
+}
+
+/// p50, p95 and maximum of a series.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+impl Percentiles {
+    /// Percentiles of `values` (zeros when empty).
+    pub fn of(mut values: Vec<f64>) -> Self {
+        if values.is_empty() {
+            return Self::default();
+        }
+        values.sort_by(f64::total_cmp);
+        let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+        Self {
+            p50: at(0.5),
+            p95: at(0.95),
+            max: at(1.0),
+        }
+    }
+}
+
+/// Runs a headless session; returns an error (with the reason in words) when it did not
+/// do what was asked.
+pub async fn run(
+    mut context: SessionContext,
+    options: HeadlessOptions,
+) -> anyhow::Result<HeadlessStats> {
+    let steps = match &options.input_script {
+        Some(path) => script::parse(&std::fs::read_to_string(path).map_err(|err| {
+            anyhow::anyhow!("cannot read the input script {}: {err}", path.display())
+        })?)?,
+        None => Vec::new(),
+    };
+    let frame_log = Arc::new(Mutex::new(Vec::<FrameRecord>::new()));
+    context.frame_log = Some(Arc::clone(&frame_log));
+    let (mut session_end, mut window) = link();
+    let request = options.request.clone();
+    let session =
+        tokio::spawn(async move { run_connection(&context, request, &mut session_end).await });
+
+    let started = Instant::now();
+    let mut active_since: Option<Instant> = None;
+    let mut granted = ScopeSet::empty();
+    let mut last_frame: Option<VideoFrame> = None;
+    let mut failure: Option<String> = None;
+    let mut script = steps.into_iter();
+    let mut script_wait_until: Option<Instant> = None;
+    let mut script_done = options.input_script.is_none();
+    let mut disconnecting = false;
+    loop {
+        tokio::select! {
+            update = window.updates.recv() => match update {
+                Some(Update::Status(Status::Active)) => active_since = Some(Instant::now()),
+                Some(Update::Status(Status::Ended(reason))) => {
+                    failure.get_or_insert(reason);
+                }
+                Some(Update::Granted(scopes)) => granted = scopes,
+                Some(Update::Notice(notice)) => {
+                    tracing::warn!("{notice}");
+                    if notice.contains("permission") {
+                        failure.get_or_insert(format!("the agent refused input: {notice}"));
+                    }
+                }
+                Some(_) => {}
+                None => break,
+            },
+            () = tokio::time::sleep(Duration::from_millis(10)) => {}
+        }
+        if let Some(frame) = window.frames.take() {
+            if let Some(old) = last_frame.replace(frame) {
+                window.frames.recycle(old.rgba);
+            }
+        }
+        if session.is_finished() {
+            break;
+        }
+        if disconnecting {
+            continue;
+        }
+        let Some(since) = active_since else {
+            if started.elapsed() > options.consent_timeout {
+                failure.get_or_insert("the end user did not answer in time".to_owned());
+                disconnecting = window.commands.send(Command::Disconnect).await.is_ok();
+            }
+            continue;
+        };
+        if !script_done && script_wait_until.is_none_or(|until| Instant::now() >= until) {
+            script_wait_until = None;
+            match script.next() {
+                Some(Step::Send(commands)) => {
+                    for command in commands {
+                        let _ = window.commands.send(command).await;
+                    }
+                }
+                Some(Step::Wait(duration)) => script_wait_until = Some(Instant::now() + duration),
+                None => script_done = true,
+            }
+        }
+        let decoded = frame_log.lock().unwrap_or_else(|p| p.into_inner()).len();
+        let enough_frames = options.frames.is_none_or(|wanted| decoded >= wanted);
+        let enough_time = options
+            .seconds
+            .is_none_or(|seconds| since.elapsed().as_secs_f64() >= seconds);
+        let waiting_for_first = options.frames.is_none()
+            && options.seconds.is_none()
+            && granted.contains(Scope::ViewScreen)
+            && decoded == 0;
+        if script_done && enough_frames && enough_time && !waiting_for_first {
+            disconnecting = window.commands.send(Command::Disconnect).await.is_ok();
+        }
+    }
+    let outcome = session.await?;
+    let records = frame_log.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let stats = summarise(&records, granted, &outcome.reason);
+    if let Some(path) = &options.stats {
+        std::fs::write(path, serde_json::to_vec_pretty(&stats)?)
+            .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", path.display()))?;
+    }
+    if let (Some(path), Some(frame)) = (&options.save_frame, &last_frame) {
+        save_png(path, frame)?;
+    }
+    check_success(
+        &options,
+        &stats,
+        outcome.was_active,
+        failure,
+        last_frame.is_some(),
+    )?;
+    Ok(stats)
+}
+
+fn check_success(
+    options: &HeadlessOptions,
+    stats: &HeadlessStats,
+    was_active: bool,
+    failure: Option<String>,
+    have_frame: bool,
+) -> anyhow::Result<()> {
+    if !was_active {
+        anyhow::bail!("{}", failure.unwrap_or_else(|| stats.end_reason.clone()));
+    }
+    if let Some(reason) = failure.filter(|reason| reason.starts_with("the agent refused")) {
+        anyhow::bail!("{reason}");
+    }
+    if let Some(wanted) = options.frames
+        && stats.frames < wanted
+    {
+        anyhow::bail!(
+            "only {} of {wanted} frames arrived before: {}",
+            stats.frames,
+            stats.end_reason
+        );
+    }
+    if options.save_frame.is_some() && !have_frame {
+        anyhow::bail!("no frame arrived to save ({})", stats.end_reason);
+    }
+    Ok(())
+}
+
+fn summarise(records: &[FrameRecord], granted: ScopeSet, reason: &str) -> HeadlessStats {
+    let seconds = match (records.first(), records.last()) {
+        (Some(first), Some(last)) => last
+            .decoded_at
+            .duration_since(first.decoded_at)
+            .as_secs_f64(),
+        _ => 0.0,
+    };
+    let fps = if seconds > 0.0 {
+        (records.len() - 1) as f64 / seconds
+    } else {
+        0.0
+    };
+    HeadlessStats {
+        frames: records.len(),
+        seconds,
+        fps,
+        bytes_received: records.iter().map(|r| r.bytes).sum(),
+        latency_ms: Percentiles::of(records.iter().map(|r| r.latency_ms).collect()),
+        decode_ms: Percentiles::of(records.iter().map(|r| r.decode_ms).collect()),
+        granted: granted.to_string(),
+        end_reason: reason.to_owned(),
+    }
+}
+
+/// Saves an RGBA frame as PNG.
+pub fn save_png(path: &Path, frame: &VideoFrame) -> anyhow::Result<()> {
+    let file = std::fs::File::create(path)
+        .map_err(|err| anyhow::anyhow!("cannot create {}: {err}", path.display()))?;
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), frame.width, frame.height);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(&frame.rgba)?;
+    writer.finish()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_of_a_series() {
+        let p = Percentiles::of((1..=100).map(f64::from).collect());
+        assert_eq!(p.p50, 51.0);
+        assert_eq!(p.p95, 95.0);
+        assert_eq!(p.max, 100.0);
+        assert_eq!(Percentiles::of(vec![]), Percentiles::default());
+    }
+}

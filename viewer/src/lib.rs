@@ -1,0 +1,26 @@
+//! The Lifeline viewer: the technician's side. It connects to an agent, proves the
+//! end user's one-time code, asks for consent, then shows the remote screen and
+//! forwards mouse and keyboard within the permissions granted.
+//!
+//! - [`net`]: the QUIC client (quinn + rustls), the technician's identity, and trust on
+//!   first use of each agent's key.
+//! - [`session`]: one connection end to end: the protocol state machine, receiving and
+//!   decoding video, sending input, statistics.
+//! - [`headless`]: the scriptable mode (`connect … --headless`) used by scripts,
+//!   benchmarks and tests.
+//! - [`ui`]: the window (eframe, glow): connect screen, remote screen, toolbar.
+//! - [`link`]: the channels between window and session.
+//! - [`cli`]: arguments and the top-level run function.
+//!
+//! It does not define the wire protocol (`lifeline-protocol`) or decode H.264 itself
+//! (`lifeline-codec`).
+
+pub mod cli;
+pub mod headless;
+pub mod identity;
+pub mod known_agents;
+pub mod link;
+pub mod net;
+pub mod script;
+pub mod session;
+pub mod ui;

@@ -1,0 +1,337 @@
+//! How the viewer's window and its network session talk.
+//!
+//! The session runs on tokio threads; the window runs on the main thread and never
+//! waits. [`link`] makes both ends:
+//!
+//! - window -> session: [`Command`]s on a bounded channel (`try_send`);
+//! - session -> window: [`Update`]s on a bounded channel, drained with `try_recv`;
+//! - decoded video: a [`FrameSlot`] that holds only the newest frame, so a slow window
+//!   drops stale frames instead of queueing them. Pixel buffers are recycled, so
+//!   steady streaming allocates nothing per frame.
+//!
+//! Every send from the session side wakes the window (`egui::Context::request_repaint`).
+
+use std::sync::{Arc, Mutex};
+
+use lifeline_protocol::ScopeSet;
+use lifeline_protocol::message::{KeyEvent, MouseButton};
+use tokio::sync::mpsc;
+
+/// What the technician asks to connect to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectRequest {
+    /// `host:port` of the agent.
+    pub address: String,
+    /// The code as typed (spaces allowed).
+    pub code: String,
+    /// Permissions to ask for.
+    pub scopes: ScopeSet,
+    /// The technician's name, shown to the end user.
+    pub technician_name: String,
+    /// Why, shown to the end user.
+    pub reason: String,
+}
+
+/// What the window asks the session to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Command {
+    /// Connect (ends any current session first).
+    Connect(ConnectRequest),
+    /// End the session.
+    Disconnect,
+    /// Move the remote pointer to (x, y) in remote-screen pixels.
+    PointerMove {
+        /// Column in remote pixels.
+        x: u32,
+        /// Row in remote pixels.
+        y: u32,
+    },
+    /// Press or release a button.
+    Button {
+        /// Which.
+        button: MouseButton,
+        /// Pressed or released.
+        pressed: bool,
+    },
+    /// Scroll by notches.
+    Wheel {
+        /// Horizontal notches, positive right.
+        dx: i32,
+        /// Vertical notches, positive down.
+        dy: i32,
+    },
+    /// A key pressed or released.
+    Key(KeyEvent),
+    /// Type text.
+    TypeText(String),
+    /// Ask the end user for more permissions.
+    RequestScopes(ScopeSet),
+    /// Give permissions up.
+    GiveUp(ScopeSet),
+    /// Ask for a keyframe (e.g. after the window was hidden).
+    RequestKeyframe,
+}
+
+/// Where the session stands, in a technician's words.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Status {
+    /// Nothing yet.
+    Idle,
+    /// Opening the connection.
+    Connecting,
+    /// Proving the code.
+    Authenticating,
+    /// Waiting for the end user to answer.
+    WaitingForConsent,
+    /// Working.
+    Active,
+    /// Over, with the reason in words (wrong code, consent refused, agent gone,
+    /// version mismatch, changed device key…).
+    Ended(String),
+}
+
+/// Live numbers for the stats overlay.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Stats {
+    /// Frames shown per second.
+    pub fps: f32,
+    /// Round-trip time in milliseconds.
+    pub rtt_ms: f32,
+    /// Received video bitrate in bits per second.
+    pub bitrate_bps: f64,
+    /// Capture-to-display latency in milliseconds (same-clock estimate).
+    pub latency_ms: f32,
+    /// Mean decode time in milliseconds.
+    pub decode_ms: f32,
+}
+
+/// What the session tells the window.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Update {
+    /// The session's phase changed.
+    Status(Status),
+    /// The granted permissions are now these.
+    Granted(ScopeSet),
+    /// The end user refused a request for more permissions.
+    Refused {
+        /// What was refused.
+        scopes: ScopeSet,
+    },
+    /// New numbers for the overlay.
+    Stats(Stats),
+    /// Something to show briefly (a refused input, a permission change).
+    Notice(String),
+}
+
+/// A decoded picture of the remote screen, RGBA, `width * height * 4` bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VideoFrame {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Pixels, RGBA, rows top to bottom, no padding.
+    pub rgba: Vec<u8>,
+    /// The frame's sequence number.
+    pub sequence: u64,
+}
+
+#[derive(Debug, Default)]
+struct SlotInner {
+    latest: Option<VideoFrame>,
+    spare: Vec<Vec<u8>>,
+}
+
+/// Holds the newest decoded frame only.
+#[derive(Clone, Debug, Default)]
+pub struct FrameSlot {
+    inner: Arc<Mutex<SlotInner>>,
+}
+
+impl FrameSlot {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotInner> {
+        // A panic while holding the lock cannot leave the slot inconsistent: every
+        // operation is a single assignment.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Stores `frame` as the newest; an older frame not yet taken is recycled.
+    pub fn put(&self, frame: VideoFrame) {
+        let mut inner = self.lock();
+        if let Some(stale) = inner.latest.replace(frame) {
+            inner.spare.push(stale.rgba);
+        }
+    }
+
+    /// Takes the newest frame, if one arrived since the last call.
+    pub fn take(&self) -> Option<VideoFrame> {
+        self.lock().latest.take()
+    }
+
+    /// Gives a pixel buffer back for reuse.
+    pub fn recycle(&self, buffer: Vec<u8>) {
+        let mut inner = self.lock();
+        if inner.spare.len() < 2 {
+            inner.spare.push(buffer);
+        }
+    }
+
+    /// A buffer to decode into (recycled when possible).
+    pub fn buffer(&self) -> Vec<u8> {
+        self.lock().spare.pop().unwrap_or_default()
+    }
+}
+
+/// A function that wakes the window.
+pub type Waker = Box<dyn Fn() + Send + Sync>;
+
+/// The session's end of the link.
+pub struct SessionEnd {
+    /// Commands from the window.
+    pub commands: mpsc::Receiver<Command>,
+    /// Decoded frames for the window.
+    pub frames: FrameSlot,
+    updates: mpsc::Sender<Update>,
+    waker: Arc<Mutex<Option<Waker>>>,
+}
+
+impl std::fmt::Debug for SessionEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionEnd").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for WindowEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WindowEnd").finish_non_exhaustive()
+    }
+}
+
+impl SessionEnd {
+    /// Sends an update (dropped if the window is gone or hopelessly behind) and wakes
+    /// the window.
+    pub fn update(&self, update: Update) {
+        if self.updates.try_send(update).is_err() {
+            tracing::debug!("the window is not draining updates; one was dropped");
+        }
+        self.wake();
+    }
+
+    /// Wakes the window.
+    pub fn wake(&self) {
+        wake(&self.waker);
+    }
+
+    /// A handle for another thread (the decoder) to deliver frames and wake the window.
+    pub fn frame_sink(&self) -> FrameSink {
+        FrameSink {
+            frames: self.frames.clone(),
+            waker: Arc::clone(&self.waker),
+        }
+    }
+}
+
+fn wake(waker: &Mutex<Option<Waker>>) {
+    let waker = waker
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(wake) = waker.as_ref() {
+        wake();
+    }
+}
+
+/// Delivers decoded frames to the window from any thread.
+#[derive(Clone)]
+pub struct FrameSink {
+    frames: FrameSlot,
+    waker: Arc<Mutex<Option<Waker>>>,
+}
+
+impl std::fmt::Debug for FrameSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameSink").finish_non_exhaustive()
+    }
+}
+
+impl FrameSink {
+    /// A buffer to decode into (recycled when possible).
+    pub fn buffer(&self) -> Vec<u8> {
+        self.frames.buffer()
+    }
+
+    /// Stores the frame as the newest and wakes the window.
+    pub fn put(&self, frame: VideoFrame) {
+        self.frames.put(frame);
+        wake(&self.waker);
+    }
+}
+
+/// The window's end of the link.
+pub struct WindowEnd {
+    /// Commands for the session.
+    pub commands: mpsc::Sender<Command>,
+    /// Updates from the session.
+    pub updates: mpsc::Receiver<Update>,
+    /// The newest decoded frame.
+    pub frames: FrameSlot,
+    waker: Arc<Mutex<Option<Waker>>>,
+}
+
+impl WindowEnd {
+    /// Registers how to wake the window.
+    pub fn set_waker(&self, waker: Waker) {
+        let mut slot = self
+            .waker
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *slot = Some(waker);
+    }
+}
+
+/// Makes both ends.
+pub fn link() -> (SessionEnd, WindowEnd) {
+    let (command_tx, command_rx) = mpsc::channel(256);
+    let (update_tx, update_rx) = mpsc::channel(256);
+    let frames = FrameSlot::default();
+    let waker = Arc::new(Mutex::new(None));
+    (
+        SessionEnd {
+            commands: command_rx,
+            frames: frames.clone(),
+            updates: update_tx,
+            waker: Arc::clone(&waker),
+        },
+        WindowEnd {
+            commands: command_tx,
+            updates: update_rx,
+            frames,
+            waker,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_slot_keeps_only_the_newest_frame_and_recycles_buffers() {
+        let slot = FrameSlot::default();
+        for sequence in 0..3 {
+            slot.put(VideoFrame {
+                width: 1,
+                height: 1,
+                rgba: vec![0; 4],
+                sequence,
+            });
+        }
+        assert_eq!(slot.take().map(|f| f.sequence), Some(2));
+        assert_eq!(slot.take(), None);
+        assert_eq!(slot.buffer().len(), 4, "a stale frame's buffer is reused");
+    }
+}

@@ -1,0 +1,429 @@
+//! One connection from the viewer to an agent.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use lifeline_protocol::OneTimeCode;
+use lifeline_protocol::framing::{
+    ControlReader, VIDEO_STREAM_LIMIT, decode_video_frame, encode_control, encode_datagram,
+};
+use lifeline_protocol::message::{
+    Capabilities, ControlMessage, PointerButton, ReceiverReport, Wheel,
+};
+use lifeline_protocol::session::{SendError, ViewerConfig, ViewerEvent, ViewerSession};
+use lifeline_protocol::version::SUPPORTED_VERSIONS;
+use tokio::sync::mpsc;
+
+use super::decode::{DecodeReport, DecodeWorker};
+use super::{FrameRecord, SessionContext, now};
+use crate::known_agents::Trust;
+use crate::link::{Command, ConnectRequest, SessionEnd, Stats, Status, Update};
+
+/// How a connection ended.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The reason, in a technician's words.
+    pub reason: String,
+    /// Whether the session got as far as being active.
+    pub was_active: bool,
+    /// A connection the technician asked for while this one ran.
+    pub next: Option<ConnectRequest>,
+}
+
+/// Connects to the agent in `request` and runs the session until it ends.
+pub async fn run_connection(
+    context: &SessionContext,
+    request: ConnectRequest,
+    end: &mut SessionEnd,
+) -> Outcome {
+    match Connection::open(context, &request, end).await {
+        Ok(mut connection) => connection.run(end).await,
+        Err(reason) => Outcome {
+            reason,
+            was_active: false,
+            next: None,
+        },
+    }
+}
+
+struct Connection {
+    context: SessionContext,
+    address: String,
+    connection: quinn::Connection,
+    send: quinn::SendStream,
+    recv: quinn::RecvStream,
+    viewer: ViewerSession,
+    reader: ControlReader,
+    trust: Trust,
+    agent: lifeline_protocol::Fingerprint,
+    decoder: DecodeWorker,
+    reports: mpsc::UnboundedReceiver<DecodeReport>,
+    stats: StatsWindow,
+    frames_received: u32,
+    frames_decoded: u32,
+    frames_dropped: u32,
+    decode_time_total: Duration,
+    last_sequence: u64,
+    was_active: bool,
+}
+
+impl Connection {
+    async fn open(
+        context: &SessionContext,
+        request: &ConnectRequest,
+        end: &SessionEnd,
+    ) -> Result<Self, String> {
+        let code = OneTimeCode::parse(&request.code).map_err(|err| err.to_string())?;
+        end.update(Update::Status(Status::Connecting));
+        let connection = crate::net::connect(&context.identity, &request.address)
+            .await
+            .map_err(|err| err.to_string())?;
+        let agent = crate::net::peer_fingerprint(&connection).map_err(|err| err.to_string())?;
+        let trust = {
+            let known = context
+                .known_agents
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            known
+                .verify(&request.address, &agent)
+                .map_err(|err| err.to_string())?
+        };
+        let channel_binding =
+            crate::net::channel_binding(&connection).map_err(|err| err.to_string())?;
+        let (send, recv) = connection
+            .open_bi()
+            .await
+            .map_err(|err| format!("the agent closed the connection: {err}"))?;
+        end.update(Update::Status(Status::Authenticating));
+        let viewer = ViewerSession::new(ViewerConfig {
+            local: context.identity.key.public_key().fingerprint(),
+            peer: agent,
+            channel_binding,
+            code,
+            technician_name: request.technician_name.clone(),
+            requested: request.scopes,
+            reason: request.reason.clone(),
+            software_version: env!("CARGO_PKG_VERSION").to_owned(),
+            versions: SUPPORTED_VERSIONS.to_vec(),
+            capabilities: Capabilities::H264,
+        });
+        let (report_tx, reports) = mpsc::unbounded_channel();
+        let decoder =
+            DecodeWorker::spawn(end.frame_sink(), report_tx).map_err(|err| err.to_string())?;
+        Ok(Self {
+            context: context.clone(),
+            address: request.address.clone(),
+            connection,
+            send,
+            recv,
+            viewer,
+            reader: ControlReader::new(),
+            trust,
+            agent,
+            decoder,
+            reports,
+            stats: StatsWindow::default(),
+            frames_received: 0,
+            frames_decoded: 0,
+            frames_dropped: 0,
+            decode_time_total: Duration::ZERO,
+            last_sequence: 0,
+            was_active: false,
+        })
+    }
+
+    async fn run(&mut self, end: &mut SessionEnd) -> Outcome {
+        let mut buffer = vec![0u8; 64 * 1024];
+        let (video_tx, mut video_rx) = mpsc::channel::<Vec<u8>>(8);
+        let mut ticker = tokio::time::interval(Duration::from_millis(500));
+        let mut next = None;
+        let mut reason = None;
+        self.flush(end, &mut reason).await;
+        while reason.is_none() {
+            tokio::select! {
+                read = self.recv.read(&mut buffer) => match read {
+                    Ok(Some(n)) => self.on_bytes(&buffer[..n]),
+                    Ok(None) | Err(_) => self.viewer.connection_lost(),
+                },
+                stream = self.connection.accept_uni() => match stream {
+                    Ok(stream) => spawn_reader(stream, video_tx.clone()),
+                    Err(_) => self.viewer.connection_lost(),
+                },
+                Some(bytes) = video_rx.recv() => self.on_video(&bytes),
+                Some(report) = self.reports.recv() => self.on_decoded(report),
+                command = end.commands.recv() => match command {
+                    None => self.viewer.disconnect(),
+                    Some(Command::Connect(request)) => {
+                        next = Some(request);
+                        self.viewer.disconnect();
+                    }
+                    Some(command) => self.on_command(command, end),
+                },
+                _ = ticker.tick() => end.update(Update::Stats(self.stats.snapshot(self.connection.rtt()))),
+            }
+            self.flush(end, &mut reason).await;
+        }
+        let _ = self.send.finish();
+        // Give the goodbye a moment to leave before closing.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.connection
+            .close(quinn::VarInt::from_u32(0), b"session ended");
+        Outcome {
+            reason: reason.unwrap_or_default(),
+            was_active: self.was_active,
+            next,
+        }
+    }
+
+    fn on_bytes(&mut self, bytes: &[u8]) {
+        let messages = match self.reader.feed(bytes) {
+            Ok(messages) => messages,
+            Err(violation) => {
+                self.viewer.report_violation(&violation);
+                return;
+            }
+        };
+        for message in messages {
+            if let Err(violation) = self.viewer.handle_control(message) {
+                tracing::warn!("the agent broke the protocol: {violation}");
+            }
+        }
+    }
+
+    fn on_video(&mut self, bytes: &[u8]) {
+        let (header, payload) = match decode_video_frame(bytes) {
+            Ok(frame) => frame,
+            Err(violation) => {
+                tracing::warn!("the agent sent a bad video frame: {violation}");
+                self.viewer.report_violation(&violation);
+                return;
+            }
+        };
+        tracing::trace!(
+            sequence = header.sequence,
+            bytes = bytes.len(),
+            "frame received"
+        );
+        if self.viewer.may_show_video(&header).is_err() {
+            self.frames_dropped += 1;
+            return;
+        }
+        self.frames_received += 1;
+        self.stats.received(bytes.len());
+        self.last_sequence = self.last_sequence.max(header.sequence);
+        if !self.decoder.push(header, payload.to_vec()) {
+            self.frames_dropped += 1;
+            let _ = self.viewer.send(ControlMessage::KeyframeRequest);
+        }
+    }
+
+    fn on_decoded(&mut self, report: DecodeReport) {
+        match report {
+            DecodeReport::Shown {
+                sequence,
+                capture_time,
+                decode_time,
+            } => {
+                self.frames_decoded += 1;
+                self.decode_time_total += decode_time;
+                let latency_ms =
+                    now().saturating_duration_since(capture_time).as_secs_f64() * 1000.0;
+                let decode_ms = decode_time.as_secs_f64() * 1000.0;
+                self.stats.shown(latency_ms, decode_ms);
+                if let Some(log) = &self.context.frame_log {
+                    let bytes = self.stats.last_bytes;
+                    log.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(FrameRecord {
+                            sequence,
+                            bytes,
+                            latency_ms,
+                            decode_ms,
+                            decoded_at: Instant::now(),
+                        });
+                }
+                self.send_report(sequence);
+            }
+            DecodeReport::Dropped => self.frames_dropped += 1,
+            DecodeReport::NeedKeyframe => {
+                let _ = self.viewer.send(ControlMessage::KeyframeRequest);
+            }
+        }
+    }
+
+    /// Tells the agent what arrived: it paces capture on these reports.
+    fn send_report(&mut self, decoded_sequence: u64) {
+        let decoded = self.frames_decoded.max(1);
+        let report = ReceiverReport {
+            last_sequence: decoded_sequence,
+            frames_received: std::mem::take(&mut self.frames_received),
+            frames_decoded: std::mem::take(&mut self.frames_decoded),
+            frames_dropped: std::mem::take(&mut self.frames_dropped),
+            decode_time_us: u32::try_from(self.decode_time_total.as_micros() / u128::from(decoded))
+                .unwrap_or(u32::MAX),
+            bitrate_hint_bps: 0,
+        };
+        self.decode_time_total = Duration::ZERO;
+        let _ = self.viewer.send(ControlMessage::ReceiverReport(report));
+    }
+
+    fn on_command(&mut self, command: Command, end: &SessionEnd) {
+        let result = match command {
+            Command::Disconnect => {
+                self.viewer.disconnect();
+                Ok(())
+            }
+            Command::PointerMove { x, y } => match self.viewer.pointer_move(x, y) {
+                Ok(datagram) => {
+                    if let Ok(bytes) = encode_datagram(&datagram) {
+                        let _ = self.connection.send_datagram(bytes.into());
+                    }
+                    Ok(())
+                }
+                Err(err) => Err(err),
+            },
+            Command::Button { button, pressed } => {
+                self.viewer
+                    .send(ControlMessage::PointerButton(PointerButton {
+                        button,
+                        pressed,
+                    }))
+            }
+            Command::Wheel { dx, dy } => self.viewer.send(ControlMessage::Wheel(Wheel { dx, dy })),
+            Command::Key(key) => self.viewer.send(ControlMessage::Key(key)),
+            Command::TypeText(text) => self.viewer.send(ControlMessage::TypeText(text)),
+            Command::RequestScopes(scopes) => self
+                .viewer
+                .request_scopes(scopes, String::new())
+                .map_err(SendError::from),
+            Command::GiveUp(scopes) => self.viewer.give_up(scopes).map_err(SendError::from),
+            Command::RequestKeyframe => self.viewer.send(ControlMessage::KeyframeRequest),
+            Command::Connect(_) => Ok(()),
+        };
+        if let Err(err) = result {
+            end.update(Update::Notice(err.to_string()));
+        }
+    }
+
+    async fn flush(&mut self, end: &SessionEnd, reason: &mut Option<String>) {
+        while let Some(message) = self.viewer.poll_transmit() {
+            let bytes = match encode_control(&message) {
+                Ok(bytes) => bytes,
+                Err(err) => {
+                    tracing::error!("cannot encode {}: {err}", message.kind());
+                    continue;
+                }
+            };
+            if self.send.write_all(&bytes).await.is_err() {
+                self.viewer.connection_lost();
+            }
+        }
+        while let Some(event) = self.viewer.poll_event() {
+            match event {
+                ViewerEvent::Authenticated { .. } => {
+                    self.remember_agent();
+                    end.update(Update::Status(Status::WaitingForConsent));
+                }
+                ViewerEvent::ScopesChanged(granted) => {
+                    if !self.was_active {
+                        self.was_active = true;
+                        end.update(Update::Status(Status::Active));
+                    }
+                    end.update(Update::Granted(granted));
+                }
+                ViewerEvent::ScopeRefused { scopes, .. } => end.update(Update::Refused { scopes }),
+                ViewerEvent::Deliver(ControlMessage::Error(report)) => {
+                    end.update(Update::Notice(report.message))
+                }
+                ViewerEvent::Deliver(_) => {}
+                ViewerEvent::Ended(session_end) => {
+                    *reason = Some(describe_end(&session_end));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn remember_agent(&mut self) {
+        if self.trust != Trust::FirstUse {
+            return;
+        }
+        let mut known = self
+            .context
+            .known_agents
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Err(err) = known.remember(&self.address, &self.agent) {
+            tracing::warn!("cannot remember the agent's key: {err}");
+        }
+        self.trust = Trust::Known;
+    }
+}
+
+fn describe_end(end: &lifeline_protocol::message::SessionEnd) -> String {
+    use lifeline_protocol::message::EndReason;
+    match &end.reason {
+        EndReason::ConnectionLost => "the agent is gone: the connection was lost".to_owned(),
+        EndReason::StoppedByUser => "the end user stopped the session".to_owned(),
+        other => other.detail(),
+    }
+}
+
+fn spawn_reader(mut stream: quinn::RecvStream, frames: mpsc::Sender<Vec<u8>>) {
+    tokio::spawn(async move {
+        match stream.read_to_end(VIDEO_STREAM_LIMIT).await {
+            Ok(bytes) => {
+                let _ = frames.send(bytes).await;
+            }
+            Err(err) => tracing::debug!("a video stream failed: {err}"),
+        }
+    });
+}
+
+/// Rolling numbers for the overlay, over the last second.
+#[derive(Debug, Default)]
+struct StatsWindow {
+    events: VecDeque<(Instant, usize)>,
+    shown: VecDeque<(Instant, f64, f64)>,
+    last_bytes: usize,
+}
+
+impl StatsWindow {
+    fn received(&mut self, bytes: usize) {
+        self.last_bytes = bytes;
+        self.events.push_back((Instant::now(), bytes));
+    }
+
+    fn shown(&mut self, latency_ms: f64, decode_ms: f64) {
+        self.shown
+            .push_back((Instant::now(), latency_ms, decode_ms));
+    }
+
+    fn snapshot(&mut self, rtt: Duration) -> Stats {
+        let horizon = Instant::now() - Duration::from_secs(1);
+        while self.events.front().is_some_and(|(at, _)| *at < horizon) {
+            self.events.pop_front();
+        }
+        while self.shown.front().is_some_and(|(at, _, _)| *at < horizon) {
+            self.shown.pop_front();
+        }
+        let frames = self.shown.len().max(1) as f64;
+        Stats {
+            fps: self.shown.len() as f32,
+            rtt_ms: rtt.as_secs_f32() * 1000.0,
+            bitrate_bps: self
+                .events
+                .iter()
+                .map(|(_, bytes)| *bytes as f64 * 8.0)
+                .sum(),
+            latency_ms: (self
+                .shown
+                .iter()
+                .map(|(_, latency, _)| latency)
+                .sum::<f64>()
+                / frames) as f32,
+            decode_ms: (self.shown.iter().map(|(_, _, decode)| decode).sum::<f64>() / frames)
+                as f32,
+        }
+    }
+}

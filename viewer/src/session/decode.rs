@@ -1,0 +1,230 @@
+//! Decoding on its own thread: H.264 -> I420 -> RGBA into the window's frame slot.
+//!
+//! Frames travel on separate QUIC streams and may complete out of order. The decoder
+//! takes them in sequence: a frame ahead of its turn waits (at most a few); a gap that
+//! does not fill, or a frame that does not decode, makes it ask for a keyframe and
+//! drop everything until one arrives. The agent is untrusted: the codec crate bounds
+//! sizes and never panics on bad input.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use lifeline_codec::{Decoder, I420Image, OpenH264Decoder, i420_to_rgba};
+use lifeline_protocol::Timestamp;
+use lifeline_protocol::VideoFrameHeader;
+use tokio::sync::mpsc;
+
+use crate::link::{FrameSink, VideoFrame};
+
+/// Frames ahead of their turn that may wait for a missing one.
+const MAX_WAITING: usize = 3;
+
+/// What the decoder tells the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeReport {
+    /// A frame was decoded and handed to the window.
+    Shown {
+        /// Its sequence number.
+        sequence: u64,
+        /// When the agent captured it.
+        capture_time: Timestamp,
+        /// How long decoding and conversion took.
+        decode_time: Duration,
+    },
+    /// A frame was dropped (stale, or while waiting for a keyframe).
+    Dropped,
+    /// The picture is broken until a keyframe arrives: ask for one.
+    NeedKeyframe,
+}
+
+/// The decoding thread.
+#[derive(Debug)]
+pub struct DecodeWorker {
+    frames: Option<SyncSender<(VideoFrameHeader, Vec<u8>)>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl DecodeWorker {
+    /// Starts the thread; decoded frames go to `sink`, reports to `reports`.
+    pub fn spawn(
+        sink: FrameSink,
+        reports: mpsc::UnboundedSender<DecodeReport>,
+    ) -> std::io::Result<Self> {
+        let (frames, receiver) = std::sync::mpsc::sync_channel(8);
+        let thread = std::thread::Builder::new()
+            .name("lifeline-decode".to_owned())
+            .spawn(move || decode_loop(&receiver, &sink, &reports))?;
+        Ok(Self {
+            frames: Some(frames),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a received frame. When the decoder is hopelessly behind the frame is
+    /// dropped and false returned (the caller asks for a keyframe).
+    pub fn push(&self, header: VideoFrameHeader, payload: Vec<u8>) -> bool {
+        match self
+            .frames
+            .as_ref()
+            .map(|frames| frames.try_send((header, payload)))
+        {
+            Some(Ok(())) => true,
+            Some(Err(TrySendError::Full(_) | TrySendError::Disconnected(_))) | None => false,
+        }
+    }
+}
+
+impl Drop for DecodeWorker {
+    fn drop(&mut self) {
+        self.frames.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct Sequencer {
+    decoder: OpenH264Decoder,
+    next: Option<u64>,
+    waiting: BTreeMap<u64, (VideoFrameHeader, Vec<u8>)>,
+    need_keyframe: bool,
+}
+
+fn decode_loop(
+    receiver: &Receiver<(VideoFrameHeader, Vec<u8>)>,
+    sink: &FrameSink,
+    reports: &mpsc::UnboundedSender<DecodeReport>,
+) {
+    let decoder = match OpenH264Decoder::new() {
+        Ok(decoder) => decoder,
+        Err(err) => {
+            tracing::error!("cannot start the H.264 decoder: {err}");
+            return;
+        }
+    };
+    let mut sequencer = Sequencer {
+        decoder,
+        next: None,
+        waiting: BTreeMap::new(),
+        need_keyframe: false,
+    };
+    for (header, payload) in receiver {
+        for report in sequencer.accept(header, payload, sink) {
+            if reports.send(report).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+impl Sequencer {
+    fn accept(
+        &mut self,
+        header: VideoFrameHeader,
+        payload: Vec<u8>,
+        sink: &FrameSink,
+    ) -> Vec<DecodeReport> {
+        let mut reports = Vec::new();
+        let in_turn = self.next.is_none_or(|next| header.sequence == next);
+        if header.keyframe || (in_turn && !self.need_keyframe) {
+            // A keyframe resets the picture: anything older is useless now.
+            self.waiting
+                .retain(|sequence, _| *sequence > header.sequence);
+            reports.push(self.decode(&header, &payload, sink));
+            while let Some(next) = self.next
+                && let Some((header, payload)) = self.waiting.remove(&next)
+            {
+                reports.push(self.decode(&header, &payload, sink));
+            }
+        } else if self.need_keyframe || self.next.is_some_and(|next| header.sequence < next) {
+            reports.push(DecodeReport::Dropped);
+        } else {
+            self.waiting.insert(header.sequence, (header, payload));
+            if self.waiting.len() > MAX_WAITING {
+                let dropped = self.waiting.len();
+                self.waiting.clear();
+                self.need_keyframe = true;
+                reports.extend(std::iter::repeat_n(DecodeReport::Dropped, dropped));
+                reports.push(DecodeReport::NeedKeyframe);
+            }
+        }
+        reports
+    }
+
+    fn decode(
+        &mut self,
+        header: &VideoFrameHeader,
+        payload: &[u8],
+        sink: &FrameSink,
+    ) -> DecodeReport {
+        let started = Instant::now();
+        self.next = Some(header.sequence + 1);
+        let mut rgba = sink.buffer();
+        match decode_into(&mut self.decoder, payload, header, &mut rgba) {
+            Ok(Some((width, height))) => {
+                self.need_keyframe = false;
+                sink.put(VideoFrame {
+                    width,
+                    height,
+                    rgba,
+                    sequence: header.sequence,
+                });
+                DecodeReport::Shown {
+                    sequence: header.sequence,
+                    capture_time: header.capture_time,
+                    decode_time: started.elapsed(),
+                }
+            }
+            Ok(None) => DecodeReport::Dropped,
+            Err(err) => {
+                tracing::info!(
+                    "frame {} does not decode ({err}); asking for a keyframe",
+                    header.sequence
+                );
+                self.need_keyframe = true;
+                DecodeReport::NeedKeyframe
+            }
+        }
+    }
+}
+
+fn decode_into(
+    decoder: &mut OpenH264Decoder,
+    payload: &[u8],
+    header: &VideoFrameHeader,
+    rgba: &mut Vec<u8>,
+) -> Result<Option<(u32, u32)>, String> {
+    let Some(image) = decoder.decode(payload).map_err(|err| err.to_string())? else {
+        return Ok(None);
+    };
+    let (width, height) = visible_size(image, header);
+    let len =
+        usize::try_from(u64::from(width) * u64::from(height) * 4).map_err(|err| err.to_string())?;
+    rgba.resize(len, 0);
+    if (width, height) == (image.width(), image.height()) {
+        i420_to_rgba(image, rgba, width as usize * 4).map_err(|err| err.to_string())?;
+    } else {
+        let mut cropped: I420Image = image.clone();
+        cropped.crop(width, height);
+        i420_to_rgba(&cropped, rgba, width as usize * 4).map_err(|err| err.to_string())?;
+    }
+    Ok(Some((width, height)))
+}
+
+/// The picture's visible size: the header's, when the decoded (coded) picture is a
+/// little larger, as with odd sizes.
+fn visible_size(image: &I420Image, header: &VideoFrameHeader) -> (u32, u32) {
+    let width = if header.width > 0 && header.width <= image.width() {
+        header.width
+    } else {
+        image.width()
+    };
+    let height = if header.height > 0 && header.height <= image.height() {
+        header.height
+    } else {
+        image.height()
+    };
+    (width, height)
+}

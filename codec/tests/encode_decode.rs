@@ -1,4 +1,9 @@
 //! Encoder and decoder end to end, on the captured text fixture and generated frames.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a failure should stop the test"
+)]
 
 mod common;
 

@@ -55,10 +55,13 @@ impl OpenH264Decoder {
         })
     }
 
-    fn check_input(&self, annex_b: &[u8]) -> Result<(), DecodeError> {
+    /// Checks the input; returns whether it carries a sequence parameter set (which
+    /// our encoders send with every IDR).
+    fn check_input(&self, annex_b: &[u8]) -> Result<bool, DecodeError> {
         if annex_b.len() > MAX_ACCESS_UNIT_BYTES {
             return Err(DecodeError::AccessUnitTooLarge(annex_b.len()));
         }
+        let mut has_sps = false;
         for unit in nal_units(annex_b) {
             let Some(&header) = unit.first() else {
                 continue;
@@ -68,6 +71,7 @@ impl OpenH264Decoder {
             }
             let kind = header & 0x1f;
             if kind == NAL_SPS || kind == NAL_SUBSET_SPS {
+                has_sps = true;
                 let info = parse_sps(unit).map_err(|e| DecodeError::Corrupt(e.to_string()))?;
                 if info.width > self.max_dimension || info.height > self.max_dimension {
                     return Err(DecodeError::TooLarge {
@@ -78,21 +82,30 @@ impl OpenH264Decoder {
                 }
             }
         }
-        Ok(())
+        Ok(has_sps)
     }
 
     fn decode_checked(&mut self, annex_b: &[u8]) -> Result<bool, DecodeError> {
-        self.check_input(annex_b)?;
-        let decoded = self
-            .inner
-            .decode(annex_b)
-            .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
-        match decoded {
-            Some(picture) => {
+        let has_sps = self.check_input(annex_b)?;
+        match self.decode_into_output(annex_b) {
+            Err(DecodeError::Corrupt(_)) if has_sps => {
+                // Damage before a keyframe can leave openh264 unable to take the
+                // keyframe; a keyframe needs no history, so retry on a fresh decoder.
+                self.inner = new_inner()?;
+                self.decode_into_output(annex_b)
+            }
+            other => other,
+        }
+    }
+
+    fn decode_into_output(&mut self, annex_b: &[u8]) -> Result<bool, DecodeError> {
+        match self.inner.decode(annex_b) {
+            Ok(Some(picture)) => {
                 copy_picture(&picture, &mut self.output, self.max_dimension)?;
                 Ok(true)
             }
-            None => Ok(false),
+            Ok(None) => Ok(false),
+            Err(error) => Err(DecodeError::Corrupt(error.to_string())),
         }
     }
 }

@@ -1,3 +1,3 @@
 //! Helpers shared by the integration tests.
 
-pub mod workloads;
+pub(crate) mod workloads;

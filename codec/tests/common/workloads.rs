@@ -3,6 +3,7 @@
 //!
 //! - `text`: a captured xterm with two columns of source code (Xvfb, DejaVu Sans
 //!   Mono 10, see `fixtures/README.md`).
+//! - still: the terminal with one more character cell typed per frame.
 //! - W2-like text scroll: the terminal scrolled by one text line (17 px) per frame.
 //! - window move: a 900x560 crop of the terminal with a title bar, moving by
 //!   (12, 6) px per frame over a photographic background.
@@ -10,17 +11,21 @@
 //!   smoothly with bilinear sampling plus a little per-frame grain, as decoded
 //!   video looks.
 #![allow(dead_code, reason = "each test or bench uses a subset")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test fixtures: a failure should stop the test"
+)]
 
 use std::path::Path;
 
 use lifeline_codec::OwnedBgraFrame;
 
 /// Frame width of every workload.
-pub const WIDTH: u32 = 1920;
+pub(crate) const WIDTH: u32 = 1920;
 /// Frame height of every workload.
-pub const HEIGHT: u32 = 1080;
+pub(crate) const HEIGHT: u32 = 1080;
 /// Height of one terminal text line in the text fixture, in pixels.
-pub const LINE_HEIGHT: u32 = 17;
+pub(crate) const LINE_HEIGHT: u32 = 17;
 
 fn fixture(name: &str) -> image::RgbaImage {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -40,22 +45,37 @@ fn to_bgra(image: &image::RgbaImage) -> OwnedBgraFrame {
 }
 
 /// The captured terminal, 1920x1080.
-pub fn text() -> OwnedBgraFrame {
+pub(crate) fn text() -> OwnedBgraFrame {
     to_bgra(&fixture("text.png"))
 }
 
 /// The photo fixture at its own size (480x270).
-pub fn photo_small() -> OwnedBgraFrame {
+pub(crate) fn photo_small() -> OwnedBgraFrame {
     to_bgra(&fixture("photo.png"))
 }
 
 /// The terminal scrolled up by `frame` lines (wrapping around).
-pub fn text_scroll(text: &OwnedBgraFrame, frame: u32) -> OwnedBgraFrame {
+pub(crate) fn text_scroll(text: &OwnedBgraFrame, frame: u32) -> OwnedBgraFrame {
     let mut out = OwnedBgraFrame::new(WIDTH, HEIGHT).unwrap();
     let shift = (frame * LINE_HEIGHT) % HEIGHT;
     for y in 0..HEIGHT {
         let from = (y + shift) % HEIGHT;
         out.row_mut(y).copy_from_slice(text.as_frame().row(from));
+    }
+    out
+}
+
+/// A still terminal where someone types: character cell `frame` of the first empty
+/// line (an 8x17 block) is drawn dark, one more per frame.
+pub(crate) fn typing(text: &OwnedBgraFrame, frame: u32) -> OwnedBgraFrame {
+    let mut out = text.clone();
+    let top = 4 * LINE_HEIGHT;
+    for cell in 0..=frame {
+        for y in top + 2..top + LINE_HEIGHT - 2 {
+            for x in 300 + cell * 8..300 + cell * 8 + 6 {
+                out.set_pixel(x, y, [40, 40, 40, 255]);
+            }
+        }
     }
     out
 }
@@ -93,7 +113,7 @@ fn hash(mut v: u32) -> u32 {
 
 /// The photo scaled to fill 1920x1080, zoomed and panned according to `frame`,
 /// with +-2 levels of grain.
-pub fn video(photo: &OwnedBgraFrame, frame: u32) -> OwnedBgraFrame {
+pub(crate) fn video(photo: &OwnedBgraFrame, frame: u32) -> OwnedBgraFrame {
     let t = frame as f32;
     let zoom = 1.0 + 0.15 * (t * 0.05).sin().abs();
     let scale = photo.width() as f32 / WIDTH as f32 / zoom;
@@ -118,13 +138,13 @@ pub fn video(photo: &OwnedBgraFrame, frame: u32) -> OwnedBgraFrame {
 }
 
 /// The photo scaled to fill the screen, unmoving (background for window moves).
-pub fn photo() -> OwnedBgraFrame {
+pub(crate) fn photo() -> OwnedBgraFrame {
     video(&photo_small(), 0)
 }
 
 /// A terminal window (900x560 crop of the text fixture with a 24 px title bar) at a
 /// position that moves by (12, 6) px per frame over `background`.
-pub fn window_move(
+pub(crate) fn window_move(
     background: &OwnedBgraFrame,
     text: &OwnedBgraFrame,
     frame: u32,

@@ -1,0 +1,290 @@
+//! The viewer's window driven by `egui_kittest` without a network: the session's end
+//! of the link stands in for the session.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on purpose"
+)]
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use lifeline_protocol::message::KeyEvent;
+use lifeline_protocol::{Scope, ScopeSet};
+use lifeline_viewer::link::{
+    Command, ConnectRequest, SessionEnd, Stats, Status, Update, VideoFrame, link,
+};
+use lifeline_viewer::ui::{ViewerUi, WindowOptions};
+
+struct Rig {
+    harness: Harness<'static, ViewerUi>,
+    session: SessionEnd,
+    _data_dir: tempfile::TempDir,
+}
+
+fn rig() -> Rig {
+    let data_dir = tempfile::tempdir().unwrap();
+    let (session, window) = link();
+    let state = ViewerUi::new(
+        window,
+        WindowOptions {
+            data_dir: Some(data_dir.path().to_path_buf()),
+            ..WindowOptions::default()
+        },
+    );
+    let harness = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_ui_state(
+            |ui, state: &mut ViewerUi| {
+                state.logic(ui.ctx());
+                state.window_ui(ui);
+            },
+            state,
+        );
+    Rig {
+        harness,
+        session,
+        _data_dir: data_dir,
+    }
+}
+
+impl Rig {
+    /// A few frames: enough for clicks to land and updates to be drained. (A spinner
+    /// keeps asking for repaints, so `run()` would never settle.)
+    fn settle(&mut self) {
+        self.harness.run_steps(3);
+    }
+
+    fn commands(&mut self) -> Vec<Command> {
+        let mut commands = Vec::new();
+        while let Ok(command) = self.session.commands.try_recv() {
+            commands.push(command);
+        }
+        commands
+    }
+
+    fn type_into(&mut self, label: &str, text: &str) {
+        self.harness.get_by_label(label).click();
+        self.settle();
+        self.harness.get_by_label(label).type_text(text);
+        self.settle();
+    }
+
+    fn active_session(&mut self, granted: ScopeSet) {
+        self.session.update(Update::Status(Status::Active));
+        self.session.update(Update::Granted(granted));
+        self.settle();
+    }
+}
+
+#[test]
+fn the_connect_screen_sends_what_was_typed() {
+    let mut rig = rig();
+    rig.settle();
+    rig.type_into("Address", "10.0.0.5:7070");
+    rig.type_into("Code", "123 456 789");
+    rig.type_into("Your name", "Sam Lee");
+    rig.harness.get_by_label("Use the clipboard").click();
+    rig.settle();
+    rig.harness.get_by_label("Connect").click();
+    rig.settle();
+
+    assert_eq!(
+        rig.commands(),
+        vec![Command::Connect(ConnectRequest {
+            address: "10.0.0.5:7070".into(),
+            code: "123 456 789".into(),
+            scopes: ScopeSet::from([Scope::ViewScreen, Scope::ControlInput, Scope::Clipboard]),
+            technician_name: "Sam Lee".into(),
+            reason: String::new(),
+        })]
+    );
+    assert_eq!(rig.harness.state().status(), &Status::Connecting);
+    assert_eq!(
+        rig.harness.state().recent().devices[0].address,
+        "10.0.0.5:7070"
+    );
+    let saved = std::fs::read_to_string(rig._data_dir.path().join("recent.json")).unwrap();
+    assert!(saved.contains("10.0.0.5:7070"), "{saved}");
+}
+
+#[test]
+fn a_short_code_is_refused_with_words_and_nothing_is_sent() {
+    let mut rig = rig();
+    rig.settle();
+    rig.type_into("Address", "10.0.0.5:7070");
+    rig.type_into("Code", "123 456");
+    rig.type_into("Your name", "Sam");
+    rig.harness.get_by_label("Connect").click();
+    rig.settle();
+    assert!(rig.commands().is_empty());
+    rig.harness
+        .get_by_label_contains("The code has 9 digits; 6 typed");
+}
+
+#[test]
+fn the_status_and_the_end_reason_are_shown_in_words() {
+    let mut rig = rig();
+    rig.session
+        .update(Update::Status(Status::WaitingForConsent));
+    rig.settle();
+    rig.harness
+        .get_by_label("Waiting for the end user to allow the connection…");
+    rig.harness.get_by_label("Cancel").click();
+    rig.settle();
+    assert_eq!(rig.commands(), vec![Command::Disconnect]);
+
+    rig.session.update(Update::Status(Status::Ended(
+        "the end user refused the connection".into(),
+    )));
+    rig.settle();
+    rig.harness
+        .get_by_label("Not connected: the end user refused the connection");
+}
+
+#[test]
+fn a_recent_device_fills_the_address() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut recent = lifeline_viewer::ui::recent::RecentDevices::default();
+    recent.remember("192.168.1.20:7070", "Sam", 1);
+    recent.remember("10.0.0.5:7070", "Sam", 2);
+    recent.save(data_dir.path()).unwrap();
+    let (_session, window) = link();
+    let state = ViewerUi::new(
+        window,
+        WindowOptions {
+            data_dir: Some(data_dir.path().to_path_buf()),
+            ..WindowOptions::default()
+        },
+    );
+    assert_eq!(
+        state.form().address,
+        "10.0.0.5:7070",
+        "the newest is filled in"
+    );
+    assert_eq!(state.form().technician_name, "Sam");
+    let mut harness = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_ui_state(
+            |ui, state: &mut ViewerUi| {
+                state.logic(ui.ctx());
+                state.window_ui(ui);
+            },
+            state,
+        );
+    harness.run_steps(2);
+    harness.get_by_label("192.168.1.20:7070").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().form().address, "192.168.1.20:7070");
+}
+
+#[test]
+fn send_keys_ctrl_alt_del_sends_the_six_key_events_in_order() {
+    let mut rig = rig();
+    rig.active_session(ScopeSet::from([Scope::ViewScreen, Scope::ControlInput]));
+    rig.harness.get_by_label("Send keys").click();
+    rig.settle();
+    rig.harness.get_by_label("Ctrl+Alt+Del").click();
+    rig.settle();
+    let keys: Vec<(u16, bool)> = rig
+        .commands()
+        .into_iter()
+        .map(|command| match command {
+            Command::Key(KeyEvent {
+                usb_hid_usage,
+                pressed,
+                ..
+            }) => (usb_hid_usage, pressed),
+            other => panic!("only keys expected, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            (0xE0, true),
+            (0xE2, true),
+            (0x4C, true),
+            (0x4C, false),
+            (0xE2, false),
+            (0xE0, false)
+        ]
+    );
+}
+
+#[test]
+fn request_more_asks_for_the_ticked_permissions() {
+    let mut rig = rig();
+    rig.active_session(ScopeSet::from([Scope::ViewScreen]));
+    rig.harness.get_by_label("Request more…").click();
+    rig.settle();
+    rig.harness.get_by_label("Send and receive files").click();
+    rig.settle();
+    rig.harness.get_by_label("Ask").click();
+    rig.settle();
+    assert_eq!(
+        rig.commands(),
+        vec![Command::RequestScopes(ScopeSet::from([
+            Scope::FileTransfer
+        ]))]
+    );
+    rig.session.update(Update::Refused {
+        scopes: ScopeSet::from([Scope::FileTransfer]),
+    });
+    rig.settle();
+    assert_eq!(
+        rig.harness.state().notice(),
+        Some("The end user did not allow: Files.")
+    );
+}
+
+#[test]
+fn disconnect_ends_the_session_and_returns_to_the_form() {
+    let mut rig = rig();
+    rig.active_session(ScopeSet::from([Scope::ViewScreen, Scope::ControlInput]));
+    rig.harness.get_by_label("Disconnect").click();
+    rig.settle();
+    assert_eq!(rig.commands(), vec![Command::Disconnect]);
+    assert_eq!(rig.harness.state().status(), &Status::Idle);
+    rig.harness.get_by_label("Connect");
+}
+
+#[test]
+fn a_frame_in_the_slot_becomes_a_texture_of_its_size_and_its_buffer_is_recycled() {
+    let mut rig = rig();
+    rig.active_session(ScopeSet::from([Scope::ViewScreen]));
+    assert_eq!(rig.harness.state().screen().size(), None);
+    rig.harness
+        .get_by_label_contains("Waiting for the first picture");
+    let (width, height) = (320, 200);
+    rig.session.frames.put(VideoFrame {
+        width,
+        height,
+        rgba: vec![128; (width * height * 4) as usize],
+        sequence: 7,
+    });
+    rig.session.update(Update::Stats(Stats {
+        fps: 30.0,
+        rtt_ms: 12.0,
+        bitrate_bps: 4_200_000.0,
+        latency_ms: 35.0,
+        decode_ms: 3.1,
+    }));
+    rig.settle();
+    let screen = rig.harness.state().screen();
+    assert_eq!(screen.size(), Some([320, 200]));
+    assert_eq!(screen.sequence(), Some(7));
+    assert_eq!(
+        rig.session.frames.buffer().len(),
+        320 * 200 * 4,
+        "the frame's pixel buffer went back to the slot"
+    );
+}
+
+#[test]
+fn the_input_permission_gates_the_send_keys_menu() {
+    let mut rig = rig();
+    rig.active_session(ScopeSet::from([Scope::ViewScreen]));
+    rig.harness.get_by_label("Send keys").click();
+    rig.settle();
+    assert!(rig.harness.query_by_label("Ctrl+Alt+Del").is_none());
+    assert!(rig.commands().is_empty());
+}

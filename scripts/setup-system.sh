@@ -7,6 +7,10 @@ set -euo pipefail
 packages=(
     build-essential pkg-config curl ca-certificates
     nasm            # openh264's assembly; without it H.264 encoding is 2.5-3x slower
+    libx11-dev libxcb1-dev libxkbcommon-x11-0 libgl1 libegl1 libgl1-mesa-dri  # windows (eframe, glow)
+    fonts-wqy-microhei  # Chinese texts of the end-user windows
+    # The end-to-end tests run the real binaries on an X server of their own:
+    xvfb xterm xdotool x11-utils x11-xserver-utils xfonts-base imagemagick
 )
 
 sudo_if_needed() {

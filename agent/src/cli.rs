@@ -112,6 +112,8 @@ fn run(args: Args) -> anyhow::Result<()> {
         .display
         .clone()
         .or_else(|| std::env::var("DISPLAY").ok());
+    // Find out now, not when a technician connects, that there is no screen to share.
+    drop(crate::platform::open_capturer(display.as_deref())?);
     let capture_display = display.clone();
     let input_display = display.clone();
     let config = ServeConfig {

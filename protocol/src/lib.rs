@@ -7,7 +7,7 @@
 //!   decoding never panics and never allocates past the limit.
 //! - [`version`]: version negotiation, with a mismatch message both sides can show.
 //! - [`scope`] and [`authorize()`]: the permission set, and the one function that
-//!   decides which message needs which scope (the table is in [`authorize`]'s module).
+//!   decides which message needs which scope (the table is in [`mod@authorize`]).
 //! - [`code`] and [`pake`]: one-time codes that are never sent, SPAKE2 over them with
 //!   key confirmation bound to the TLS channel, and the guard that counts wrong codes.
 //! - [`session`]: the agent and viewer state machines

@@ -1,4 +1,4 @@
-//! The binaries start, report what they speak, and refuse plainly what they cannot do yet.
+//! The binaries start and explain themselves.
 
 #![allow(
     clippy::unwrap_used,
@@ -11,10 +11,13 @@ use std::process::Command;
 use lifeline_tests::workspace_binary;
 
 #[test]
-fn both_binaries_report_their_version_and_protocol() {
-    for name in ["lifeline-agent", "lifeline-viewer"] {
+fn both_binaries_report_their_version_and_explain_their_options() {
+    for (name, option) in [
+        ("lifeline-agent", "--consent"),
+        ("lifeline-viewer", "connect"),
+    ] {
         let path = workspace_binary(name);
-        let output = Command::new(&path)
+        let version = Command::new(&path)
             .arg("--version")
             .output()
             .unwrap_or_else(|err| {
@@ -23,26 +26,26 @@ fn both_binaries_report_their_version_and_protocol() {
                     path.display()
                 )
             });
-        assert!(output.status.success(), "{name} --version failed");
-        let stdout = String::from_utf8(output.stdout).unwrap();
-        assert!(stdout.starts_with(name), "{stdout}");
-        assert!(stdout.contains("protocol [1]"), "{stdout}");
+        assert!(version.status.success(), "{name} --version failed");
+        let stdout = String::from_utf8(version.stdout).unwrap();
+        assert_eq!(
+            stdout.trim(),
+            format!("{name} {}", env!("CARGO_PKG_VERSION"))
+        );
+        let help = Command::new(&path).arg("--help").output().unwrap();
+        assert!(String::from_utf8(help.stdout).unwrap().contains(option));
     }
 }
 
 #[test]
-fn without_a_session_backend_the_binaries_say_so_and_fail() {
-    for name in ["lifeline-agent", "lifeline-viewer"] {
-        let output = Command::new(workspace_binary(name)).output().unwrap();
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{name} must not pretend to work"
-        );
-        let stderr = String::from_utf8(output.stderr).unwrap();
-        assert!(
-            stderr.contains("not available in this build yet"),
-            "{stderr}"
-        );
-    }
+fn a_mistyped_code_is_explained_before_connecting() {
+    let output = Command::new(workspace_binary("lifeline-viewer"))
+        .arg("--data-dir")
+        .arg(tempfile::tempdir().unwrap().path())
+        .args(["connect", "127.0.0.1:9", "--code", "12345", "--headless"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("a code has exactly 9 digits"), "{stderr}");
 }

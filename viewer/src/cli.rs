@@ -41,7 +41,7 @@ pub struct Args {
 #[derive(Debug, Subcommand)]
 pub enum Action {
     /// Connect to an agent.
-    Connect(ConnectArgs),
+    Connect(Box<ConnectArgs>),
     /// Print the technician key's fingerprint.
     Fingerprint,
 }
@@ -137,7 +137,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         .build()?;
     match args.command {
         Some(Action::Connect(connect)) if connect.headless => {
-            let options = headless_options(connect)?;
+            let options = headless_options(*connect)?;
             let stats = runtime.block_on(headless::run(context, options))?;
             tracing::info!(
                 "{} frames at {:.1} fps, latency p50 {:.1} ms p95 {:.1} ms",

@@ -119,7 +119,7 @@ pub async fn run(
                 Some(Update::Notice(notice)) => {
                     tracing::warn!("{notice}");
                     if notice.contains("permission") {
-                        failure.get_or_insert(format!("the agent refused input: {notice}"));
+                        failure.get_or_insert(format!("input was refused: {notice}"));
                     }
                 }
                 Some(_) => {}
@@ -127,10 +127,10 @@ pub async fn run(
             },
             () = tokio::time::sleep(Duration::from_millis(10)) => {}
         }
-        if let Some(frame) = window.frames.take() {
-            if let Some(old) = last_frame.replace(frame) {
-                window.frames.recycle(old.rgba);
-            }
+        if let Some(frame) = window.frames.take()
+            && let Some(old) = last_frame.replace(frame)
+        {
+            window.frames.recycle(old.rgba);
         }
         if session.is_finished() {
             break;
@@ -200,8 +200,8 @@ fn check_success(
     if !was_active {
         anyhow::bail!("{}", failure.unwrap_or_else(|| stats.end_reason.clone()));
     }
-    if let Some(reason) = failure.filter(|reason| reason.starts_with("the agent refused")) {
-        anyhow::bail!("{reason}");
+    if let Some(reason) = failure.filter(|reason| reason.starts_with("input was refused")) {
+        anyhow::bail!("{reason}; then the session ended: {}", stats.end_reason);
     }
     if let Some(wanted) = options.frames
         && stats.frames < wanted

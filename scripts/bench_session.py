@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Lifeline on the shared bench workloads: one agent and one headless viewer per
+workload on a 1920x1080 Xvfb, measured over the workload's active window.
+
+Prints one Markdown table: Mbit/s of video, frames decoded per second, capture-to-
+decoded latency p50/p95 (both ends on this machine, so one clock), and the CPU of the
+agent and of the viewer in % of one core. Usage (scripts/bench-session.sh does the
+setup and build):
+
+    scripts/bench_session.py --bench ../shared/bench --bin target/release [--seconds 20] [--workloads "W1 W2 W3 W4"]
+"""
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of a live process (all threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def free_display():
+    for number in range(91, 140):
+        if not os.path.exists(f"/tmp/.X11-unix/X{number}") and not os.path.exists(f"/tmp/.X{number}-lock"):
+            return f":{number}"
+    sys.exit("no free X display")
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    sys.exit(f"timed out waiting for {what}")
+
+
+def run_workload(args, workload):
+    display = free_display()
+    state = tempfile.mkdtemp(prefix="lifeline-bench-state-")
+    data = tempfile.mkdtemp(prefix="lifeline-bench-data-")
+    env = dict(os.environ, DISPLAY=display, PEERS_STATE=state)
+    started = []
+    try:
+        xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "-noreset"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started.append(xvfb)
+        wait_for(lambda: os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"), 10, "Xvfb")
+        time.sleep(0.5)
+        subprocess.run([f"{args.bench}/workload.sh", "desktop", display], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        address = f"127.0.0.1:{free_port()}"
+        code_file = os.path.join(data, "code")
+        agent = subprocess.Popen(
+            [f"{args.bin}/lifeline-agent", "--listen", address, "--display", display, "--consent", "tty",
+             "--data-dir", data, "--code-file", code_file, "--lang", "en"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        started.append(agent)
+        agent.stdin.write(b"y\n")
+        agent.stdin.flush()
+        wait_for(lambda: os.path.exists(code_file), 20, "the agent's code")
+        code = open(code_file).read().strip()
+        runner = subprocess.Popen([f"{args.bench}/workload.sh", "run", display, workload,
+                                   str(args.seconds + args.warmup)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started.append(runner)
+        active = os.path.join(state, f"disp{display[1:]}", "active")
+        wait_for(lambda: os.path.exists(active), 30, "the workload to start")
+        stats_path = os.path.join(data, "stats.json")
+        viewer_dir = os.path.join(data, "viewer")
+        agent_cpu_before = cpu_seconds(agent.pid)
+        wall_before = time.time()
+        viewer = subprocess.Popen(
+            [f"{args.bin}/lifeline-viewer", "--data-dir", viewer_dir, "connect", address, "--code", code,
+             "--headless", "--seconds", str(args.seconds), "--stats", stats_path],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(viewer.pid, 0)
+        viewer.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.time() - wall_before
+        agent_cpu = cpu_seconds(agent.pid) - agent_cpu_before
+        if viewer.returncode != 0:
+            sys.exit(f"{workload}: the viewer failed: {viewer.stderr.read().decode(errors='replace')}")
+        stats = json.load(open(stats_path))
+        seconds = max(stats["seconds"], 1e-9)
+        return {
+            "workload": workload,
+            "mbit_s": stats["bytes_received"] * 8 / wall / 1e6,
+            "fps": stats["fps"],
+            "latency_p50": stats["latency_ms"]["p50"],
+            "latency_p95": stats["latency_ms"]["p95"],
+            "agent_cpu": 100 * agent_cpu / wall,
+            "viewer_cpu": 100 * (usage.ru_utime + usage.ru_stime) / wall,
+            "frames": stats["frames"],
+            "active_seconds": seconds,
+        }
+    finally:
+        for process in reversed(started):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        subprocess.run([f"{args.bench}/workload.sh", "teardown", display], env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(state, ignore_errors=True)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bench", required=True, help="the shared bench folder (workload.sh)")
+    parser.add_argument("--bin", required=True, help="folder with lifeline-agent and lifeline-viewer")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--warmup", type=float, default=4)
+    parser.add_argument("--workloads", default="W1 W2 W3 W4")
+    args = parser.parse_args()
+    rows = [run_workload(args, w) for w in args.workloads.split()]
+    print("| workload | Mbit/s | frames/s decoded | latency p50 / p95 (ms) | agent CPU | viewer CPU |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['workload']} | {r['mbit_s']:.3f} | {r['fps']:.1f} | {r['latency_p50']:.0f} / {r['latency_p95']:.0f} "
+              f"| {r['agent_cpu']:.1f}% | {r['viewer_cpu']:.1f}% |")
+
+
+if __name__ == "__main__":
+    main()

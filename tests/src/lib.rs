@@ -17,6 +17,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -70,8 +71,11 @@ impl Xvfb {
     pub fn start(width: u32, height: u32) -> Self {
         // Each test process takes numbers from its own range, by PID, to avoid races
         // between test binaries that run at the same time.
-        let base = 100 + (std::process::id() % 50) * 10;
-        for number in base..base + 400 {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let base = 100 + (std::process::id() % 50) * 20;
+        for _ in 0..400 {
+            // Tests of one binary run in parallel threads: each takes its own number.
+            let number = base + NEXT.fetch_add(1, Ordering::Relaxed);
             let socket = format!("/tmp/.X11-unix/X{number}");
             let lock = format!("/tmp/.X{number}-lock");
             if Path::new(&socket).exists() || Path::new(&lock).exists() {
@@ -103,7 +107,9 @@ impl Xvfb {
                         .status()
                         .is_ok_and(|status| status.success())
             });
-            if ready {
+            // Another Xvfb may have won this number; ours then exited.
+            let ours = matches!(server.0.try_wait(), Ok(None));
+            if ready && ours {
                 return Self {
                     display,
                     _server: server,

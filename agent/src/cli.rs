@@ -8,10 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use lifeline_protocol::code::CodePolicy;
 
 use crate::audit_log::AuditLog;
+use crate::audit_log::command::AuditCommand;
 use crate::session::{ServeConfig, serve};
 use crate::ui::text::Lang;
 use crate::ui::{ConsentUi, UiEvent, link, tty::TtyUi, window::WindowUi};
@@ -41,11 +42,22 @@ pub struct Args {
     pub monitor: u32,
     /// Where the agent keeps its key and audit log (default: the platform data
     /// directory, e.g. ~/.local/share/lifeline-agent).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub data_dir: Option<PathBuf>,
     /// How long a one-time code stays valid, in seconds.
     #[arg(long, default_value_t = 600)]
     pub code_lifetime_secs: u64,
+    /// Without a command, the agent runs and waits for a technician.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do instead of running the agent.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check or read the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 /// How the end user is asked for consent.
@@ -60,6 +72,15 @@ pub enum ConsentMode {
 /// Parses arguments, runs the agent, and turns the outcome into an exit code.
 pub fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(Command::Audit(command)) = &args.command {
+        let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+        return crate::audit_log::command::run(
+            command,
+            args.data_dir.as_deref(),
+            &mut out,
+            &mut err,
+        );
+    }
     if let Some(display) = &args.display {
         use_display(display);
     }
@@ -105,9 +126,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         None => crate::identity::default_data_dir()?,
     };
     let identity = crate::identity::load_or_create(&data_dir)?;
-    let audit = AuditLog::open(&data_dir).map_err(|err| {
-        anyhow::anyhow!("cannot open the audit log in {}: {err}", data_dir.display())
-    })?;
+    let audit = AuditLog::open(&data_dir, &identity.key)?;
     let display = args
         .display
         .clone()

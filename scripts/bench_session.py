@@ -76,38 +76,44 @@ def run_workload(args, workload):
         agent.stdin.flush()
         wait_for(lambda: os.path.exists(code_file), 20, "the agent's code")
         code = open(code_file).read().strip()
+        runner_log = open(os.path.join(data, "workload.log"), "w")
         runner = subprocess.Popen([f"{args.bench}/workload.sh", "run", display, workload,
-                                   str(args.seconds + args.warmup)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                   str(args.seconds + args.warmup + args.settle)], env=env,
+                                  stdout=runner_log, stderr=subprocess.STDOUT)
         started.append(runner)
         active = os.path.join(state, f"disp{display[1:]}", "active")
-        wait_for(lambda: os.path.exists(active), 30, "the workload to start")
+        wait_for(lambda: os.path.exists(active) or runner.poll() is not None, 30, "the workload to start")
+        if not os.path.exists(active):
+            sys.exit(f"{workload} did not start: " + open(os.path.join(data, "workload.log")).read())
         stats_path = os.path.join(data, "stats.json")
         viewer_dir = os.path.join(data, "viewer")
-        agent_cpu_before = cpu_seconds(agent.pid)
-        wall_before = time.time()
         viewer = subprocess.Popen(
             [f"{args.bin}/lifeline-viewer", "--data-dir", viewer_dir, "connect", address, "--code", code,
-             "--headless", "--seconds", str(args.seconds), "--stats", stats_path],
+             "--headless", "--seconds", str(args.seconds + args.settle + 1), "--stats", stats_path],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(viewer.pid, 0)
-        viewer.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.time() - wall_before
-        agent_cpu = cpu_seconds(agent.pid) - agent_cpu_before
+        started.append(viewer)
+        # Let the session start and the first keyframe pass, then measure a window.
+        time.sleep(args.settle)
+        t0, agent0, viewer0 = time.time(), cpu_seconds(agent.pid), cpu_seconds(viewer.pid)
+        time.sleep(args.seconds)
+        t1, agent1, viewer1 = time.time(), cpu_seconds(agent.pid), cpu_seconds(viewer.pid)
+        _, err = viewer.communicate(timeout=60)
         if viewer.returncode != 0:
-            sys.exit(f"{workload}: the viewer failed: {viewer.stderr.read().decode(errors='replace')}")
+            sys.exit(f"{workload}: the viewer failed: {err.decode(errors='replace')}")
         stats = json.load(open(stats_path))
-        seconds = max(stats["seconds"], 1e-9)
+        window = [(t, b, l) for (t, b, l) in stats["timeline"] if t0 * 1000 <= t <= t1 * 1000]
+        latencies = sorted(l for (_, _, l) in window)
+        def pct(q):
+            return latencies[min(len(latencies) - 1, int(round(q * (len(latencies) - 1))))] if latencies else float("nan")
+        wall = t1 - t0
         return {
             "workload": workload,
-            "mbit_s": stats["bytes_received"] * 8 / wall / 1e6,
-            "fps": stats["fps"],
-            "latency_p50": stats["latency_ms"]["p50"],
-            "latency_p95": stats["latency_ms"]["p95"],
-            "agent_cpu": 100 * agent_cpu / wall,
-            "viewer_cpu": 100 * (usage.ru_utime + usage.ru_stime) / wall,
-            "frames": stats["frames"],
-            "active_seconds": seconds,
+            "mbit_s": sum(b for (_, b, _) in window) * 8 / wall / 1e6,
+            "fps": len(window) / wall,
+            "latency_p50": pct(0.5),
+            "latency_p95": pct(0.95),
+            "agent_cpu": 100 * (agent1 - agent0) / wall,
+            "viewer_cpu": 100 * (viewer1 - viewer0) / wall,
         }
     finally:
         for process in reversed(started):
@@ -124,8 +130,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bench", required=True, help="the shared bench folder (workload.sh)")
     parser.add_argument("--bin", required=True, help="folder with lifeline-agent and lifeline-viewer")
-    parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--warmup", type=float, default=4)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=4)
+    parser.add_argument("--settle", type=int, default=3, help="seconds between connecting and measuring")
     parser.add_argument("--workloads", default="W1 W2 W3 W4")
     args = parser.parse_args()
     rows = [run_workload(args, w) for w in args.workloads.split()]

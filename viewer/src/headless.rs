@@ -51,6 +51,9 @@ pub struct HeadlessStats {
     pub granted: String,
     /// How the session ended.
     pub end_reason: String,
+    /// Every decoded frame: when (ms since the Unix epoch), its size in bytes and its
+    /// capture-to-decode latency in ms, for benchmarks that measure a time window.
+    pub timeline: Vec<(u64, usize, f64)>,
 }
 
 /// p50, p95 and maximum of a series.
@@ -240,6 +243,10 @@ fn summarise(records: &[FrameRecord], granted: ScopeSet, reason: &str) -> Headle
         decode_ms: Percentiles::of(records.iter().map(|r| r.decode_ms).collect()),
         granted: granted.to_string(),
         end_reason: reason.to_owned(),
+        timeline: records
+            .iter()
+            .map(|r| (r.decoded_unix_ms, r.bytes, r.latency_ms))
+            .collect(),
     }
 }
 

@@ -223,6 +223,7 @@ impl Connection {
                 sequence,
                 capture_time,
                 decode_time,
+                bytes,
             } => {
                 self.frames_decoded += 1;
                 self.decode_time_total += decode_time;
@@ -231,7 +232,6 @@ impl Connection {
                 let decode_ms = decode_time.as_secs_f64() * 1000.0;
                 self.stats.shown(latency_ms, decode_ms);
                 if let Some(log) = &self.context.frame_log {
-                    let bytes = self.stats.last_bytes;
                     log.lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .push(FrameRecord {
@@ -240,6 +240,7 @@ impl Connection {
                             latency_ms,
                             decode_ms,
                             decoded_at: Instant::now(),
+                            decoded_unix_ms: now().as_unix_millis(),
                         });
                 }
                 self.send_report(sequence);
@@ -385,12 +386,10 @@ fn spawn_reader(mut stream: quinn::RecvStream, frames: mpsc::Sender<Vec<u8>>) {
 struct StatsWindow {
     events: VecDeque<(Instant, usize)>,
     shown: VecDeque<(Instant, f64, f64)>,
-    last_bytes: usize,
 }
 
 impl StatsWindow {
     fn received(&mut self, bytes: usize) {
-        self.last_bytes = bytes;
         self.events.push_back((Instant::now(), bytes));
     }
 

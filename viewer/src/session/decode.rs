@@ -32,6 +32,8 @@ pub enum DecodeReport {
         capture_time: Timestamp,
         /// How long decoding and conversion took.
         decode_time: Duration,
+        /// Size of its encoded payload.
+        bytes: usize,
     },
     /// A frame was dropped (stale, or while waiting for a keyframe).
     Dropped,
@@ -175,6 +177,7 @@ impl Sequencer {
                     sequence: header.sequence,
                     capture_time: header.capture_time,
                     decode_time: started.elapsed(),
+                    bytes: payload.len(),
                 }
             }
             Ok(None) => DecodeReport::Dropped,

@@ -29,6 +29,9 @@ pub struct FrameRecord {
     pub decode_ms: f64,
     /// When it was decoded.
     pub decoded_at: std::time::Instant,
+    /// When it was decoded, in milliseconds since the Unix epoch (for benchmarks that
+    /// line frames up with other measurements).
+    pub decoded_unix_ms: u64,
 }
 
 /// What every connection needs.

@@ -86,6 +86,63 @@ fn pointer_clicks_and_typed_text_land_on_the_agents_desktop() {
 }
 
 #[test]
+fn a_click_from_the_viewer_reaches_the_window_under_the_pointer() {
+    let x = Xvfb::start(WIDTH, HEIGHT);
+    // xev prints every event its window receives.
+    let mut xev = std::process::Command::new("xev")
+        .args(["-geometry", "300x200+500+300", "-event", "button"])
+        .env("DISPLAY", &x.display)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("xev (x11-utils) runs");
+    let events = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = std::sync::Arc::clone(&events);
+    let stdout = xev.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            sink.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
+    let _xev = lifeline_tests::Guarded(xev);
+    assert!(wait_until(Duration::from_secs(15), || !x
+        .run(
+            "xdotool",
+            &["search", "--onlyvisible", "--name", "Event Tester"]
+        )
+        .trim()
+        .is_empty()));
+    let mut agent = Agent::start(&x.display);
+    agent.type_line("y");
+    let dir = tempfile::tempdir().unwrap();
+    let input = script(
+        dir.path(),
+        "wait 300\nmove 650 400\nwait 100\nclick right\nwait 500\n",
+    );
+    let run = run_headless_viewer(&agent.address, &agent.code(), &["--input-script", &input]);
+    assert!(run.success, "viewer failed: {}", run.stderr);
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            let text = events.lock().unwrap();
+            text.contains("ButtonPress event")
+                && text.contains("button 3")
+                && text.contains("ButtonRelease event")
+        }),
+        "the window did not receive the right click: {}",
+        events.lock().unwrap()
+    );
+    assert!(
+        events.lock().unwrap().contains("root:(650,400)"),
+        "the click landed at the wrong place: {}",
+        events.lock().unwrap()
+    );
+}
+
+#[test]
 fn a_wrong_code_gets_nothing_and_three_rotate_the_code() {
     let x = Xvfb::start(WIDTH, HEIGHT);
     let agent = Agent::start(&x.display);

@@ -698,3 +698,20 @@ fn an_agent_sending_viewer_messages_is_thrown_out() {
     );
     assert_eq!(pair.viewer.phase(), Phase::Closed);
 }
+
+#[test]
+fn error_text_from_an_unauthenticated_peer_is_not_passed_on() {
+    // Found by the agent_session fuzz target: an error report before authentication
+    // was delivered to the agent's caller.
+    let mut guard = new_guard();
+    let mut agent = AgentSession::new(agent_config(b"exporter"));
+    let report = ControlMessage::Error(lifeline_protocol::message::ErrorReport {
+        kind: ErrorKind::Failed,
+        message: "call +1 555 0100 for support".to_owned(),
+    });
+    assert_eq!(agent.handle_control(report, &mut guard, T0), Ok(()));
+    assert!(
+        std::iter::from_fn(|| agent.poll_event()).all(|e| !matches!(e, AgentEvent::Deliver(_)))
+    );
+    assert_eq!(agent.phase(), Phase::AwaitingHello);
+}

@@ -240,8 +240,12 @@ impl AgentSession {
                 return Ok(());
             }
             ControlMessage::Error(report) => {
-                self.events
-                    .push_back(AgentEvent::Deliver(ControlMessage::Error(report)));
+                // Valid in every phase, but text from a peer that has not proven the
+                // code is not passed on to anyone.
+                if matches!(self.phase(), Phase::AwaitingConsent | Phase::Active) {
+                    self.events
+                        .push_back(AgentEvent::Deliver(ControlMessage::Error(report)));
+                }
                 return Ok(());
             }
             _ => {}

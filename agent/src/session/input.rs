@@ -1,6 +1,7 @@
 //! Input injection on its own thread, so a slow display server never stalls the
 //! network loop. Actions arrive already authorized by the protocol's `authorize()`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -29,6 +30,9 @@ pub enum InputAction {
 #[derive(Debug)]
 pub struct InputWorker {
     actions: Option<Sender<InputAction>>,
+    /// Cleared when the worker is dropped: actions still queued are then discarded,
+    /// so a revoked permission stops input at once.
+    enabled: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -40,10 +44,15 @@ impl InputWorker {
     ) -> std::io::Result<Self> {
         let (actions, receiver): (Sender<InputAction>, Receiver<InputAction>) =
             std::sync::mpsc::channel();
+        let enabled = Arc::new(AtomicBool::new(true));
+        let still_enabled = Arc::clone(&enabled);
         let thread = std::thread::Builder::new()
             .name("lifeline-input".to_owned())
             .spawn(move || {
                 for action in receiver {
+                    if !still_enabled.load(Ordering::Acquire) {
+                        break;
+                    }
                     if let Err(err) = apply(injector.as_mut(), &geometry, action) {
                         tracing::warn!("input could not be injected: {err}");
                     }
@@ -51,6 +60,7 @@ impl InputWorker {
             })?;
         Ok(Self {
             actions: Some(actions),
+            enabled,
             thread: Some(thread),
         })
     }
@@ -67,6 +77,7 @@ impl InputWorker {
 
 impl Drop for InputWorker {
     fn drop(&mut self) {
+        self.enabled.store(false, Ordering::Release);
         self.actions.take();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
@@ -96,5 +107,61 @@ fn apply(
         InputAction::Wheel(dx, dy) => injector.wheel(dx, dy),
         InputAction::Key(key) => injector.key(&key),
         InputAction::Text(text) => injector.type_text(&text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::platform::fake::{FakeInjector, RecordedInput};
+
+    /// An injector that takes a while per action, like a busy display server.
+    struct Slow(FakeInjector);
+
+    impl InputInjector for Slow {
+        fn move_pointer(&mut self, x: i32, y: i32) -> Result<(), crate::platform::InputError> {
+            self.0.move_pointer(x, y)
+        }
+        fn button(
+            &mut self,
+            button: MouseButton,
+            pressed: bool,
+        ) -> Result<(), crate::platform::InputError> {
+            self.0.button(button, pressed)
+        }
+        fn wheel(&mut self, dx: i32, dy: i32) -> Result<(), crate::platform::InputError> {
+            self.0.wheel(dx, dy)
+        }
+        fn key(&mut self, key: &KeyEvent) -> Result<(), crate::platform::InputError> {
+            self.0.key(key)
+        }
+        fn type_text(&mut self, text: &str) -> Result<(), crate::platform::InputError> {
+            std::thread::sleep(Duration::from_millis(50));
+            self.0.type_text(text)
+        }
+    }
+
+    #[test]
+    fn dropping_the_worker_discards_queued_input() {
+        let fake = FakeInjector::default();
+        let log = Arc::clone(&fake.log);
+        let worker = InputWorker::spawn(Box::new(Slow(fake)), Arc::default()).unwrap();
+        for _ in 0..100 {
+            worker.send(InputAction::Text("x".to_owned()));
+        }
+        drop(worker);
+        let typed = log.lock().unwrap().len();
+        assert!(
+            typed < 100,
+            "all {typed} queued actions were injected after the revocation"
+        );
+        assert!(
+            log.lock()
+                .unwrap()
+                .iter()
+                .all(|i| *i == RecordedInput::Text("x".to_owned()))
+        );
     }
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lifeline_protocol::code::{CodeGuard, CodeNotice, CodePolicy};
 use lifeline_protocol::{Fingerprint, Timestamp};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 
 use crate::audit_log::AuditLog;
 use crate::identity::Identity;
@@ -201,7 +201,6 @@ pub async fn serve(
     };
     shared.show_code(code, expires_in).await;
 
-    let quit = Arc::new(Notify::new());
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
@@ -219,7 +218,6 @@ pub async fn serve(
                 }
             }
             _ = ticker.tick() => shared.publish_code().await,
-            () = quit.notified() => break,
         }
     }
     // Whatever runs ends now: Stop for the session with the user's attention.

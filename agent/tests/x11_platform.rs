@@ -663,3 +663,81 @@ fn capture_speed_1920x1080() {
         );
     }
 }
+
+/// Takes whatever was reported before, so the next wait starts from a still screen.
+fn settle(capturer: &mut X11Capturer) {
+    for _ in 0..10 {
+        if !capturer
+            .wait_for_change(Duration::from_millis(300))
+            .unwrap()
+        {
+            return;
+        }
+    }
+    panic!("the screen never became still");
+}
+
+#[test]
+fn a_still_screen_waits_for_drawing_in_any_window() {
+    let xvfb = Xvfb::start("640x480x24");
+    let mut capturer = X11Capturer::open(Some(&xvfb.display)).unwrap();
+    settle(&mut capturer);
+    assert!(
+        !capturer
+            .wait_for_change(Duration::from_millis(300))
+            .unwrap(),
+        "a still screen reported a change"
+    );
+
+    // Drawing on the root window is reported, once.
+    xvfb.fill(RED, 10, 10, 50, 50);
+    assert!(
+        capturer.wait_for_change(Duration::from_secs(10)).unwrap(),
+        "drawing was not reported"
+    );
+    settle(&mut capturer);
+
+    // So is drawing inside an application's window.
+    let window = xvfb.conn.generate_id().unwrap();
+    xvfb.conn
+        .create_window(
+            x11rb::COPY_DEPTH_FROM_PARENT,
+            window,
+            xvfb.root,
+            100,
+            100,
+            200,
+            100,
+            0,
+            WindowClass::INPUT_OUTPUT,
+            x11rb::COPY_FROM_PARENT,
+            &CreateWindowAux::new().background_pixel(0),
+        )
+        .unwrap();
+    xvfb.conn.map_window(window).unwrap();
+    xvfb.sync();
+    settle(&mut capturer);
+    let gc = xvfb.conn.generate_id().unwrap();
+    xvfb.conn
+        .create_gc(gc, window, &CreateGCAux::new().foreground(0x00ff_ffff))
+        .unwrap();
+    xvfb.conn
+        .poly_fill_rectangle(
+            window,
+            gc,
+            &[Rectangle {
+                x: 5,
+                y: 5,
+                width: 20,
+                height: 20,
+            }],
+        )
+        .unwrap();
+    xvfb.sync();
+    assert!(
+        capturer.wait_for_change(Duration::from_secs(10)).unwrap(),
+        "drawing inside a child window was not reported"
+    );
+    let frame = capturer.capture().unwrap();
+    assert_eq!(bgr(&frame, 110, 110), [0xff, 0xff, 0xff]);
+}

@@ -304,3 +304,32 @@ fn an_agent_without_a_display_says_so() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot open the display"), "{stderr}");
 }
+
+#[test]
+fn a_change_after_a_still_moment_reaches_the_viewer() {
+    let x = Xvfb::start(WIDTH, HEIGHT);
+    let _xterm = x.xterm("60x10+40+40", "echo still for a moment; sleep 600");
+    let mut agent = Agent::start(&x.display);
+    agent.type_line("y");
+    let address = agent.address.clone();
+    let code = agent.code();
+    let viewer =
+        std::thread::spawn(move || run_headless_viewer(&address, &code, &["--seconds", "8"]));
+    // Let the screen be still long enough for the agent to wait for change reports.
+    std::thread::sleep(Duration::from_secs(4));
+    x.run("xsetroot", &["-solid", "#c02020"]);
+    let run = viewer.join().unwrap();
+    assert!(run.success, "{}", run.stderr);
+    let frame = run.frame.expect("a frame");
+    let at = |x: u32, y: u32| {
+        let i = ((y * frame.width + x) * 4) as usize;
+        [frame.rgba[i], frame.rgba[i + 1], frame.rgba[i + 2]]
+    };
+    let [r, g, b] = at(1000, 600);
+    assert!(
+        r > 150 && g < 80 && b < 80,
+        "the new background did not arrive: {:?}",
+        at(1000, 600)
+    );
+    assert!(frame.psnr(&x.screenshot()) >= 35.0);
+}

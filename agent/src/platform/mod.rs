@@ -122,6 +122,15 @@ pub trait Capturer: Send {
     /// buffer until the next call; nothing is copied on the way.
     fn capture(&mut self) -> Result<BgraFrame<'_>, CaptureError>;
 
+    /// Waits until the screen may have changed since the previous call, or `timeout`
+    /// passes; returns whether it may have changed. Backends that the system notifies
+    /// of drawing (X11 DAMAGE) sleep until then, so a still screen costs no captures;
+    /// the default waits `timeout` and answers "maybe", which makes the caller poll.
+    fn wait_for_change(&mut self, timeout: std::time::Duration) -> Result<bool, CaptureError> {
+        std::thread::sleep(timeout);
+        Ok(true)
+    }
+
     /// The pointer's position (and shape, when it changed), if the platform tells.
     fn cursor(&mut self) -> Result<Option<CursorState>, CaptureError>;
 }

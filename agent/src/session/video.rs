@@ -1,7 +1,10 @@
 //! The video pipeline, on its own thread: capture -> change detection -> content
 //! classification -> colour conversion -> H.264 -> one message per frame for the network.
 //!
-//! Nothing changed: nothing is converted, encoded or sent. At most
+//! Nothing changed: nothing is converted, encoded or sent; after a second of stillness
+//! the pipeline stops capturing and waits for the platform to report drawing
+//! ([`Capturer::wait_for_change`], X11 DAMAGE), so a still screen costs almost nothing.
+//! At most
 //! [`MAX_FRAMES_IN_FLIGHT`] frames may be unacknowledged by the viewer's receiver
 //! reports; beyond that the pipeline waits instead of capturing, and tells the rate
 //! controller, so latency never piles up on a slow link.
@@ -25,9 +28,11 @@ use crate::platform::{Capturer, Monitor};
 pub const MAX_FRAMES_IN_FLIGHT: u64 = 2;
 /// Fastest capture rate while the screen changes.
 const ACTIVE_INTERVAL: Duration = Duration::from_millis(33);
-/// Capture interval after a second without change.
+/// Longest wait for a change notification while the screen is still (and the poll
+/// interval of platforms that do not notify).
 const IDLE_INTERVAL: Duration = Duration::from_millis(100);
-/// How long the screen must be still before polling slows down.
+/// How long the screen must be still before the pipeline waits for change
+/// notifications instead of capturing at the active rate.
 const IDLE_AFTER: Duration = Duration::from_secs(1);
 
 /// An encoded frame ready to send.
@@ -210,17 +215,28 @@ impl Worker {
                 next_capture = Instant::now() + Duration::from_millis(5);
                 continue;
             }
+            let still = self.last_change.elapsed() > IDLE_AFTER;
+            if still && !self.keyframe_wanted {
+                // Nothing moved for a while: sleep until the system reports drawing
+                // (or, without such reports, poll every IDLE_INTERVAL).
+                let maybe_changed = self
+                    .capturer
+                    .wait_for_change(IDLE_INTERVAL)
+                    .map_err(|err| err.to_string())?;
+                next_capture = Instant::now();
+                if !maybe_changed {
+                    continue;
+                }
+            }
             let started = Instant::now();
-            let changed = self.capture_and_send()?;
-            if changed {
+            if self.capture_and_send()? {
                 self.last_change = started;
             }
-            let interval = if started.duration_since(self.last_change) > IDLE_AFTER {
-                IDLE_INTERVAL
+            next_capture = if still {
+                Instant::now()
             } else {
-                ACTIVE_INTERVAL
+                started + ACTIVE_INTERVAL
             };
-            next_capture = started + interval;
         }
     }
 

@@ -21,6 +21,7 @@ use x11rb::protocol::xproto::{Atom, ConnectionExt as _, ImageFormat, ImageOrder,
 use x11rb::rust_connection::RustConnection;
 use x11rb::{NONE, protocol};
 
+use super::damage::DamageWatch;
 use super::shm::ShmSegment;
 use crate::platform::{CaptureError, Capturer, CursorShape, CursorState, Monitor};
 
@@ -34,6 +35,8 @@ pub struct X11Capturer {
     transfer: Transfer,
     selected: Selected,
     last_cursor_serial: Option<u32>,
+    /// Drawing notifications, when the server has DAMAGE.
+    damage: Option<DamageWatch>,
 }
 
 /// Where the pixels travel.
@@ -117,7 +120,12 @@ impl X11Capturer {
                 monitor: placeholder,
             },
             last_cursor_serial: None,
+            damage: None,
         };
+        capturer.damage = DamageWatch::create(&capturer.conn, root)?;
+        if capturer.damage.is_none() {
+            tracing::warn!("the X server has no DAMAGE; a still screen is polled");
+        }
         capturer.select_monitor(0)?;
         if has_shm {
             // Sets up the segment now, so that a server that cannot attach it is
@@ -324,6 +332,16 @@ impl Capturer for X11Capturer {
         BgraFrame::new(data, width, height, stride).map_err(backend)
     }
 
+    fn wait_for_change(&mut self, timeout: std::time::Duration) -> Result<bool, CaptureError> {
+        match &self.damage {
+            Some(watch) => watch.wait(&self.conn, timeout),
+            None => {
+                std::thread::sleep(timeout);
+                Ok(true)
+            }
+        }
+    }
+
     fn cursor(&mut self) -> Result<Option<CursorState>, CaptureError> {
         if !self.has_xfixes {
             return Ok(None);
@@ -352,6 +370,9 @@ impl Capturer for X11Capturer {
 
 impl Drop for X11Capturer {
     fn drop(&mut self) {
+        if let Some(watch) = self.damage.take() {
+            watch.destroy(&self.conn);
+        }
         if let Transfer::Shm(segment) = &mut self.transfer
             && let Some(segment) = segment.take()
             && let Err(error) = segment.detach(&self.conn)

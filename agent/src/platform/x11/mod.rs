@@ -12,6 +12,7 @@
 //! X11 windows), nor screens whose pixels are not 32-bit little-endian BGRX.
 
 mod capture;
+mod damage;
 mod input;
 mod keymap;
 mod shm;

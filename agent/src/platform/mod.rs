@@ -131,6 +131,12 @@ pub trait Capturer: Send {
         Ok(true)
     }
 
+    /// Whether [`Capturer::wait_for_change`] is told of drawing by the system (so the
+    /// caller need not capture between reports).
+    fn notifies_changes(&self) -> bool {
+        false
+    }
+
     /// The pointer's position (and shape, when it changed), if the platform tells.
     fn cursor(&mut self) -> Result<Option<CursorState>, CaptureError>;
 }

@@ -1,9 +1,10 @@
 //! The video pipeline, on its own thread: capture -> change detection -> content
 //! classification -> colour conversion -> H.264 -> one message per frame for the network.
 //!
-//! Nothing changed: nothing is converted, encoded or sent; after a second of stillness
-//! the pipeline stops capturing and waits for the platform to report drawing
-//! ([`Capturer::wait_for_change`], X11 DAMAGE), so a still screen costs almost nothing.
+//! Nothing changed: nothing is converted, encoded or sent. Where the platform reports
+//! drawing ([`Capturer::wait_for_change`], X11 DAMAGE), the pipeline captures only after
+//! a report, at most 30 times a second, so a still screen costs almost nothing;
+//! elsewhere it polls (30 Hz while the screen moves, 10 Hz after a second still).
 //! At most
 //! [`MAX_FRAMES_IN_FLIGHT`] frames may be unacknowledged by the viewer's receiver
 //! reports; beyond that the pipeline waits instead of capturing, and tells the rate
@@ -28,11 +29,11 @@ use crate::platform::{Capturer, Monitor};
 pub const MAX_FRAMES_IN_FLIGHT: u64 = 2;
 /// Fastest capture rate while the screen changes.
 const ACTIVE_INTERVAL: Duration = Duration::from_millis(33);
-/// Longest wait for a change notification while the screen is still (and the poll
-/// interval of platforms that do not notify).
+/// Longest wait for a change report before looking at the commands again (and the
+/// poll interval of a still screen on platforms without reports).
 const IDLE_INTERVAL: Duration = Duration::from_millis(100);
-/// How long the screen must be still before the pipeline waits for change
-/// notifications instead of capturing at the active rate.
+/// How long the screen must be still before polling slows down (platforms without
+/// change reports).
 const IDLE_AFTER: Duration = Duration::from_secs(1);
 
 /// An encoded frame ready to send.
@@ -215,10 +216,11 @@ impl Worker {
                 next_capture = Instant::now() + Duration::from_millis(5);
                 continue;
             }
-            let still = self.last_change.elapsed() > IDLE_AFTER;
+            // With change reports, capture only after one (at most every
+            // ACTIVE_INTERVAL); without them, poll quickly while the screen moves and
+            // every IDLE_INTERVAL once it has been still for a while.
+            let still = self.capturer.notifies_changes() || self.last_change.elapsed() > IDLE_AFTER;
             if still && !self.keyframe_wanted {
-                // Nothing moved for a while: sleep until the system reports drawing
-                // (or, without such reports, poll every IDLE_INTERVAL).
                 let maybe_changed = self
                     .capturer
                     .wait_for_change(IDLE_INTERVAL)
@@ -232,11 +234,7 @@ impl Worker {
             if self.capture_and_send()? {
                 self.last_change = started;
             }
-            next_capture = if still {
-                Instant::now()
-            } else {
-                started + ACTIVE_INTERVAL
-            };
+            next_capture = started + ACTIVE_INTERVAL;
         }
     }
 

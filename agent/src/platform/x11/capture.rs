@@ -342,6 +342,10 @@ impl Capturer for X11Capturer {
         }
     }
 
+    fn notifies_changes(&self) -> bool {
+        self.damage.is_some()
+    }
+
     fn cursor(&mut self) -> Result<Option<CursorState>, CaptureError> {
         if !self.has_xfixes {
             return Ok(None);

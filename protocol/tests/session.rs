@@ -238,12 +238,9 @@ fn leaving_halfway_through_authentication_counts_as_a_wrong_attempt() {
     let right = current_code(&mut guard, T0);
     let mut pair = Pair::connect(&right, view_input(), T0);
     // Hello both ways, then the viewer's SPAKE2 message reaches the agent, which replies.
-    let hello = pair.viewer.poll_transmit().unwrap();
-    pair.agent.handle_control(hello, &mut guard, T0).unwrap();
-    let agent_hello = pair.agent.poll_transmit().unwrap();
-    pair.viewer.handle_control(agent_hello).unwrap();
-    let spake = pair.viewer.poll_transmit().unwrap();
-    pair.agent.handle_control(spake, &mut guard, T0).unwrap();
+    pair.viewer_to_agent(&mut guard); // hello
+    pair.agent_to_viewer(); // hello
+    pair.viewer_to_agent(&mut guard); // SPAKE2
     assert!(matches!(
         pair.agent.poll_transmit(),
         Some(ControlMessage::Auth(AuthMessage::Spake2(_)))
@@ -504,28 +501,15 @@ fn input_before_consent_is_refused() {
 fn claims_of_verification_and_foreign_fingerprints_are_not_believed() {
     let mut guard = new_guard();
     let code = current_code(&mut guard, T0);
-    let mut agent = AgentSession::new(agent_config(b"exporter"));
-    let mut viewer = ViewerSession::new(viewer_config(&code, view_input(), b"exporter"));
-    // Run the authentication by hand, then send a forged consent request.
-    let mut pair = Pair::new(agent, viewer, T0);
-    // Let authentication happen but intercept the viewer's consent request.
-    let hello = pair.viewer.poll_transmit().unwrap();
-    pair.agent.handle_control(hello, &mut guard, T0).unwrap();
-    pair.viewer
-        .handle_control(pair.agent.poll_transmit().unwrap())
-        .unwrap();
-    pair.agent
-        .handle_control(pair.viewer.poll_transmit().unwrap(), &mut guard, T0)
-        .unwrap();
-    pair.viewer
-        .handle_control(pair.agent.poll_transmit().unwrap())
-        .unwrap();
-    pair.agent
-        .handle_control(pair.viewer.poll_transmit().unwrap(), &mut guard, T0)
-        .unwrap();
-    pair.viewer
-        .handle_control(pair.agent.poll_transmit().unwrap())
-        .unwrap();
+    // Run the authentication by hand, intercept the viewer's consent request and
+    // send a forged one.
+    let mut pair = Pair::connect(&code, view_input(), T0);
+    pair.viewer_to_agent(&mut guard);
+    pair.agent_to_viewer();
+    pair.viewer_to_agent(&mut guard);
+    pair.agent_to_viewer();
+    pair.viewer_to_agent(&mut guard);
+    pair.agent_to_viewer();
     let Some(ControlMessage::ConsentRequest(honest)) = pair.viewer.poll_transmit() else {
         panic!("the viewer sends its consent request after authenticating");
     };
@@ -545,27 +529,12 @@ fn claims_of_verification_and_foreign_fingerprints_are_not_believed() {
     assert_eq!(prompt.technician.verification, Verification::Unverified);
 
     // A consent request naming another key ends the session.
-    agent = AgentSession::new(agent_config(b"exporter"));
-    viewer = ViewerSession::new(viewer_config(
-        &current_code(&mut guard, T0),
-        view_input(),
-        b"exporter",
-    ));
-    let mut pair = Pair::new(agent, viewer, T0);
-    let hello = pair.viewer.poll_transmit().unwrap();
-    pair.agent.handle_control(hello, &mut guard, T0).unwrap();
-    pair.viewer
-        .handle_control(pair.agent.poll_transmit().unwrap())
-        .unwrap();
-    pair.agent
-        .handle_control(pair.viewer.poll_transmit().unwrap(), &mut guard, T0)
-        .unwrap();
-    pair.viewer
-        .handle_control(pair.agent.poll_transmit().unwrap())
-        .unwrap();
-    pair.agent
-        .handle_control(pair.viewer.poll_transmit().unwrap(), &mut guard, T0)
-        .unwrap();
+    let mut pair = Pair::connect(&current_code(&mut guard, T0), view_input(), T0);
+    pair.viewer_to_agent(&mut guard);
+    pair.agent_to_viewer();
+    pair.viewer_to_agent(&mut guard);
+    pair.agent_to_viewer();
+    pair.viewer_to_agent(&mut guard);
     let mut foreign = honest;
     foreign.technician.fingerprint = agent_key();
     let result = pair
@@ -658,17 +627,10 @@ fn an_agent_that_cannot_prove_the_code_is_rejected_by_the_viewer() {
     let mut guard = new_guard();
     let code = current_code(&mut guard, T0);
     let mut pair = Pair::connect(&code, view_input(), T0);
-    let hello = pair.viewer.poll_transmit().unwrap();
-    pair.agent.handle_control(hello, &mut guard, T0).unwrap();
-    pair.viewer
-        .handle_control(pair.agent.poll_transmit().unwrap())
-        .unwrap();
-    pair.agent
-        .handle_control(pair.viewer.poll_transmit().unwrap(), &mut guard, T0)
-        .unwrap();
-    pair.viewer
-        .handle_control(pair.agent.poll_transmit().unwrap())
-        .unwrap();
+    pair.viewer_to_agent(&mut guard);
+    pair.agent_to_viewer();
+    pair.viewer_to_agent(&mut guard);
+    pair.agent_to_viewer();
     let _viewer_proof = pair.viewer.poll_transmit().unwrap();
     // An impostor answers with a made-up proof.
     pair.viewer

@@ -140,6 +140,28 @@ impl Pair {
     pub(crate) fn take_viewer_events(&mut self) -> Vec<ViewerEvent> {
         std::mem::take(&mut self.viewer_events)
     }
+
+    /// Hands the viewer's next queued message to the agent, which must accept it.
+    pub(crate) fn viewer_to_agent(&mut self, guard: &mut CodeGuard) {
+        let message = self
+            .viewer
+            .poll_transmit()
+            .expect("the viewer has a message to send");
+        self.agent
+            .handle_control(message, guard, self.now)
+            .expect("the agent accepts it");
+    }
+
+    /// Hands the agent's next queued message to the viewer, which must accept it.
+    pub(crate) fn agent_to_viewer(&mut self) {
+        let message = self
+            .agent
+            .poll_transmit()
+            .expect("the agent has a message to send");
+        self.viewer
+            .handle_control(message)
+            .expect("the viewer accepts it");
+    }
 }
 
 /// Encodes a message as it would go on the wire and decodes it on the other end,

@@ -15,6 +15,8 @@
 //! - [`identity`] and [`certificate`]: Ed25519 identity keys, fingerprints, and the
 //!   self-signed TLS certificates that carry them.
 //! - [`audit`]: the audit record.
+//! - [`recording`]: the session recording format (chunked, hash-chained, signed):
+//!   writer, reader with seeking, and verification.
 //!
 //! What it does not do: no sockets, no async runtime, no TLS, no UI, no clock reads
 //! (time is passed in as [`Timestamp`]) and no files. The agent and the viewer own all
@@ -34,6 +36,7 @@ pub mod framing;
 pub mod identity;
 pub mod message;
 pub mod pake;
+pub mod recording;
 pub mod scope;
 pub mod session;
 mod time;

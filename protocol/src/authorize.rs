@@ -4,6 +4,7 @@
 //! | --- | --- |
 //! | video frame | view |
 //! | keyframe request, receiver report | view |
+//! | monitor list, select monitor, cursor image, cursor (datagram) | view |
 //! | pointer move (datagram), pointer button, wheel, key, type text | input |
 //! | clipboard text | clipboard |
 //! | hello, auth, consent, scope request/grant/refusal/revoke, ping, pong, chat, session end, error | none |
@@ -27,9 +28,11 @@ pub trait NeedsScope {
 impl NeedsScope for ControlMessage {
     fn required_scope(&self) -> Option<Scope> {
         match self {
-            ControlMessage::KeyframeRequest | ControlMessage::ReceiverReport(_) => {
-                Some(Scope::ViewScreen)
-            }
+            ControlMessage::KeyframeRequest
+            | ControlMessage::ReceiverReport(_)
+            | ControlMessage::MonitorList(_)
+            | ControlMessage::SelectMonitor(_)
+            | ControlMessage::CursorImage(_) => Some(Scope::ViewScreen),
             ControlMessage::PointerButton(_)
             | ControlMessage::Wheel(_)
             | ControlMessage::Key(_)
@@ -61,6 +64,7 @@ impl NeedsScope for Datagram {
     fn required_scope(&self) -> Option<Scope> {
         match self {
             Datagram::PointerMove { .. } => Some(Scope::ControlInput),
+            Datagram::Cursor { .. } => Some(Scope::ViewScreen),
         }
     }
 

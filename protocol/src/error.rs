@@ -96,4 +96,10 @@ pub enum LocalMisuse {
         /// The phase the session was in.
         phase: &'static str,
     },
+    /// The peer did not announce the feature this message belongs to.
+    #[error("the peer did not announce support for {message}")]
+    NotSupportedByPeer {
+        /// The message kind.
+        message: &'static str,
+    },
 }

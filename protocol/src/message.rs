@@ -16,6 +16,9 @@ use crate::scope::ScopeSet;
 use crate::time::Timestamp;
 use crate::version::{ProtocolVersion, Role};
 
+pub mod screen;
+pub use screen::{CursorImage, MonitorInfo, MonitorList};
+
 /// A message on the control stream.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -63,6 +66,13 @@ pub enum ControlMessage {
     SessionEnd(SessionEnd),
     /// Either side: something went wrong that the other side should show.
     Error(ErrorReport),
+    /// Agent to viewer: the monitors and which one is shown (see [`screen`]).
+    MonitorList(MonitorList),
+    /// Viewer to agent: show the monitor with this index of the latest
+    /// [`ControlMessage::MonitorList`] instead.
+    SelectMonitor(u32),
+    /// Agent to viewer: the pointer's new image (see [`screen`]).
+    CursorImage(CursorImage),
 }
 
 impl ControlMessage {
@@ -91,6 +101,9 @@ impl ControlMessage {
             ControlMessage::Chat(_) => "chat",
             ControlMessage::SessionEnd(_) => "session-end",
             ControlMessage::Error(_) => "error",
+            ControlMessage::MonitorList(_) => "monitor-list",
+            ControlMessage::SelectMonitor(_) => "select-monitor",
+            ControlMessage::CursorImage(_) => "cursor-image",
         }
     }
 
@@ -150,6 +163,8 @@ impl ControlMessage {
             ControlMessage::Error(report) => {
                 check("error message", &report.message, MAX_REASON_LEN)
             }
+            ControlMessage::MonitorList(list) => list.check_limits(),
+            ControlMessage::CursorImage(image) => image.check_limits(),
             _ => Ok(()),
         }
     }
@@ -551,6 +566,19 @@ pub enum Datagram {
         /// Row in video-frame pixels.
         y: u32,
     },
+    /// Agent to viewer: the pointer's hot spot is at (x, y) in the pixels of the
+    /// current video frame (drawn with the latest [`CursorImage`]); `visible` is false
+    /// when it is off the monitor shown. Latest `sequence` wins.
+    Cursor {
+        /// Grows by one per position sent.
+        sequence: u64,
+        /// Column in video-frame pixels (may lie outside the frame).
+        x: i32,
+        /// Row in video-frame pixels (may lie outside the frame).
+        y: i32,
+        /// Whether the pointer is on the monitor shown.
+        visible: bool,
+    },
 }
 
 impl Datagram {
@@ -558,6 +586,7 @@ impl Datagram {
     pub fn kind(&self) -> &'static str {
         match self {
             Datagram::PointerMove { .. } => "pointer-move",
+            Datagram::Cursor { .. } => "cursor",
         }
     }
 }

@@ -18,6 +18,8 @@ use crate::session::Phase;
 use crate::time::Timestamp;
 use crate::version::{self, Announced, ProtocolVersion, Role};
 
+mod screen;
+
 /// What the agent's side of one connection knows before the first message.
 #[derive(Clone, Debug)]
 pub struct AgentConfig {
@@ -140,6 +142,9 @@ pub struct AgentSession {
     version: Option<ProtocolVersion>,
     transmit: VecDeque<ControlMessage>,
     events: VecDeque<AgentEvent>,
+    /// What the viewer's `Hello` announced.
+    peer_capabilities: Capabilities,
+    next_cursor_sequence: u64,
 }
 
 impl std::fmt::Debug for AgentSession {
@@ -161,6 +166,8 @@ impl AgentSession {
             version: None,
             transmit: VecDeque::new(),
             events: VecDeque::new(),
+            peer_capabilities: Capabilities::default(),
+            next_cursor_sequence: 0,
         }
     }
 
@@ -296,6 +303,7 @@ impl AgentSession {
                 }),
             );
         }
+        self.peer_capabilities = hello.capabilities;
         self.transmit.push_back(ControlMessage::Hello(Hello {
             versions: self.config.versions.clone(),
             role: Role::Agent,
@@ -586,9 +594,19 @@ impl AgentSession {
                 return Err(violation);
             }
         };
+        if matches!(datagram, Datagram::Cursor { .. }) {
+            let violation = PeerMisbehaved::WrongDirection {
+                message: datagram.kind(),
+            };
+            self.state = State::Active(active);
+            self.close_for_violation(&violation, guard, now);
+            return Err(violation);
+        }
         match authorize(&datagram, active.granted) {
             Err(denied) => self.refuse_quietly(&mut active, datagram.kind(), &denied, now),
             Ok(()) => match datagram {
+                // Only the agent sends the pointer's position: refused above.
+                Datagram::Cursor { .. } => {}
                 Datagram::PointerMove { sequence, x, y } => {
                     if active
                         .newest_pointer_move
@@ -970,5 +988,7 @@ fn is_agent_to_viewer(message: &ControlMessage) -> bool {
             | ControlMessage::ConsentDecision(_)
             | ControlMessage::ScopeGrant(_)
             | ControlMessage::ScopeRefused(_)
+            | ControlMessage::MonitorList(_)
+            | ControlMessage::CursorImage(_)
     )
 }

@@ -20,6 +20,8 @@ use crate::scope::ScopeSet;
 use crate::session::Phase;
 use crate::version::{self, Announced, ProtocolVersion, Role};
 
+mod screen;
+
 /// What the viewer's side of one connection knows before the first message.
 #[derive(Clone, Debug)]
 pub struct ViewerConfig {
@@ -67,6 +69,16 @@ pub enum ViewerEvent {
     Deliver(ControlMessage),
     /// The session is over.
     Ended(SessionEnd),
+    /// The agent's pointer is at (x, y) in video-frame pixels (its hot spot); not
+    /// `visible` when it is off the monitor shown.
+    Cursor {
+        /// Column in video-frame pixels.
+        x: i32,
+        /// Row in video-frame pixels.
+        y: i32,
+        /// Whether it is on the monitor shown.
+        visible: bool,
+    },
 }
 
 /// A message the viewer cannot send now.
@@ -112,6 +124,7 @@ pub struct ViewerSession {
     version: Option<ProtocolVersion>,
     session_id: Option<SessionId>,
     next_pointer_sequence: u64,
+    newest_cursor_sequence: Option<u64>,
     transmit: VecDeque<ControlMessage>,
     events: VecDeque<ViewerEvent>,
 }
@@ -143,6 +156,7 @@ impl ViewerSession {
             version: None,
             session_id: None,
             next_pointer_sequence: 0,
+            newest_cursor_sequence: None,
             transmit: VecDeque::from([hello]),
             events: VecDeque::new(),
         }
@@ -448,6 +462,9 @@ impl ViewerSession {
             message @ (ControlMessage::Pong(_) | ControlMessage::Chat(_)) => {
                 self.events.push_back(ViewerEvent::Deliver(message));
             }
+            message @ (ControlMessage::MonitorList(_) | ControlMessage::CursorImage(_)) => {
+                result = self.on_screen_info(granted, message);
+            }
             message @ ControlMessage::ClipboardText(_) => {
                 // The agent's clipboard is only taken while the scope is granted.
                 if authorize(&message, granted).is_ok() {
@@ -507,6 +524,7 @@ impl ViewerSession {
                 | ControlMessage::TypeText(_)
                 | ControlMessage::ClipboardText(_)
                 | ControlMessage::Chat(_)
+                | ControlMessage::SelectMonitor(_)
         );
         if !allowed {
             return Err(SendError::Local(LocalMisuse::WrongPhase {
@@ -627,5 +645,6 @@ fn is_viewer_to_agent(message: &ControlMessage) -> bool {
             | ControlMessage::Wheel(_)
             | ControlMessage::Key(_)
             | ControlMessage::TypeText(_)
+            | ControlMessage::SelectMonitor(_)
     )
 }

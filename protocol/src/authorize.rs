@@ -5,6 +5,7 @@
 //! | video frame | view |
 //! | keyframe request, receiver report | view |
 //! | monitor list, select monitor, cursor image, cursor (datagram) | view |
+//! | quality preference, video quality | view |
 //! | pointer move (datagram), pointer button, wheel, key, type text | input |
 //! | clipboard text | clipboard |
 //! | hello, auth, consent, scope request/grant/refusal/revoke, ping, pong, chat, session end, error | none |
@@ -32,7 +33,9 @@ impl NeedsScope for ControlMessage {
             | ControlMessage::ReceiverReport(_)
             | ControlMessage::MonitorList(_)
             | ControlMessage::SelectMonitor(_)
-            | ControlMessage::CursorImage(_) => Some(Scope::ViewScreen),
+            | ControlMessage::CursorImage(_)
+            | ControlMessage::QualityPreference(_)
+            | ControlMessage::VideoQuality(_) => Some(Scope::ViewScreen),
             ControlMessage::PointerButton(_)
             | ControlMessage::Wheel(_)
             | ControlMessage::Key(_)

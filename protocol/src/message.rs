@@ -18,6 +18,8 @@ use crate::version::{ProtocolVersion, Role};
 
 pub mod screen;
 pub use screen::{CursorImage, MonitorInfo, MonitorList};
+pub mod quality;
+pub use quality::{QualityPreference, VideoQuality};
 
 /// A message on the control stream.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +75,11 @@ pub enum ControlMessage {
     SelectMonitor(u32),
     /// Agent to viewer: the pointer's new image (see [`screen`]).
     CursorImage(CursorImage),
+    /// Viewer to agent: sharp text or fluid motion first on a slow link (see
+    /// [`quality`]).
+    QualityPreference(QualityPreference),
+    /// Agent to viewer: the scale, bitrate and frame rate sent now (see [`quality`]).
+    VideoQuality(VideoQuality),
 }
 
 impl ControlMessage {
@@ -104,6 +111,8 @@ impl ControlMessage {
             ControlMessage::MonitorList(_) => "monitor-list",
             ControlMessage::SelectMonitor(_) => "select-monitor",
             ControlMessage::CursorImage(_) => "cursor-image",
+            ControlMessage::QualityPreference(_) => "quality-preference",
+            ControlMessage::VideoQuality(_) => "video-quality",
         }
     }
 
@@ -219,6 +228,8 @@ impl Capabilities {
     pub const CURSOR: Capabilities = Capabilities(1 << 1);
     /// More than one monitor.
     pub const MULTI_MONITOR: Capabilities = Capabilities(1 << 2);
+    /// Video quality reports and preferences (see [`quality`]).
+    pub const ADAPTIVE_QUALITY: Capabilities = Capabilities(1 << 3);
 
     /// Whether every feature of `other` is here.
     pub const fn contains(self, other: Capabilities) -> bool {

@@ -18,6 +18,7 @@ use crate::session::Phase;
 use crate::time::Timestamp;
 use crate::version::{self, Announced, ProtocolVersion, Role};
 
+mod quality;
 mod screen;
 
 /// What the agent's side of one connection knows before the first message.
@@ -990,5 +991,6 @@ fn is_agent_to_viewer(message: &ControlMessage) -> bool {
             | ControlMessage::ScopeRefused(_)
             | ControlMessage::MonitorList(_)
             | ControlMessage::CursorImage(_)
+            | ControlMessage::VideoQuality(_)
     )
 }

@@ -20,6 +20,7 @@ use crate::scope::ScopeSet;
 use crate::session::Phase;
 use crate::version::{self, Announced, ProtocolVersion, Role};
 
+mod quality;
 mod screen;
 
 /// What the viewer's side of one connection knows before the first message.
@@ -465,6 +466,9 @@ impl ViewerSession {
             message @ (ControlMessage::MonitorList(_) | ControlMessage::CursorImage(_)) => {
                 result = self.on_screen_info(granted, message);
             }
+            ControlMessage::VideoQuality(quality) => {
+                result = self.on_video_quality(granted, quality);
+            }
             message @ ControlMessage::ClipboardText(_) => {
                 // The agent's clipboard is only taken while the scope is granted.
                 if authorize(&message, granted).is_ok() {
@@ -525,6 +529,7 @@ impl ViewerSession {
                 | ControlMessage::ClipboardText(_)
                 | ControlMessage::Chat(_)
                 | ControlMessage::SelectMonitor(_)
+                | ControlMessage::QualityPreference(_)
         );
         if !allowed {
             return Err(SendError::Local(LocalMisuse::WrongPhase {
@@ -646,5 +651,6 @@ fn is_viewer_to_agent(message: &ControlMessage) -> bool {
             | ControlMessage::Key(_)
             | ControlMessage::TypeText(_)
             | ControlMessage::SelectMonitor(_)
+            | ControlMessage::QualityPreference(_)
     )
 }

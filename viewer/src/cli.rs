@@ -4,7 +4,10 @@
 //! lifeline-viewer                                  # the window
 //! lifeline-viewer connect ADDR --code CODE         # the window, connecting at once
 //! lifeline-viewer connect ADDR --code CODE --headless [--frames N | --seconds S]
-//!     [--save-frame PATH.png] [--stats PATH.json] [--input-script PATH]
+//!     [--save-frame PATH.png] [--stats PATH.json] [--input-script PATH] [--record FILE]
+//! lifeline-viewer recording verify FILE [--signer FINGERPRINT]
+//! lifeline-viewer recording export FILE [--mp4 OUT.mp4] [--events OUT.json]
+//!     [--screenshot T OUT.png]
 //! ```
 
 use std::path::PathBuf;
@@ -44,6 +47,9 @@ pub enum Action {
     Connect(Box<ConnectArgs>),
     /// Print the technician key's fingerprint.
     Fingerprint,
+    /// Check or export a session recording.
+    #[command(subcommand)]
+    Recording(crate::recording::command::RecordingCommand),
 }
 
 /// `connect` arguments.
@@ -81,6 +87,10 @@ pub struct ConnectArgs {
     /// Headless: replay an input script (see `lifeline_viewer::script`).
     #[arg(long)]
     pub input_script: Option<PathBuf>,
+    /// Headless: record the session into this new file (asks for the record permission
+    /// too; see `recording verify` and `recording export`).
+    #[arg(long)]
+    pub record: Option<PathBuf>,
     /// Headless: give up when the end user has not answered after this many seconds.
     #[arg(long, default_value_t = 120)]
     pub consent_timeout: u64,
@@ -90,6 +100,9 @@ pub struct ConnectArgs {
 pub fn main() -> ExitCode {
     let args = Args::parse();
     init_tracing();
+    if let Some(Action::Recording(command)) = &args.command {
+        return crate::recording::command::run(command);
+    }
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -129,6 +142,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         known_agents: Arc::new(Mutex::new(known_agents)),
         data_dir: data_dir.clone(),
         frame_log: None,
+        record: None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -195,5 +209,6 @@ fn headless_options(connect: ConnectArgs) -> anyhow::Result<HeadlessOptions> {
         stats: connect.stats,
         input_script: connect.input_script,
         consent_timeout: Duration::from_secs(connect.consent_timeout),
+        record: connect.record,
     })
 }

@@ -10,6 +10,7 @@ use lifeline_protocol::{Scope, ScopeSet};
 use serde::Serialize;
 
 use crate::link::{Command, ConnectRequest, Status, Update, VideoFrame, link};
+use crate::recording::RecordTarget;
 use crate::script::{self, Step};
 use crate::session::{FrameRecord, SessionContext, run_connection};
 
@@ -30,6 +31,8 @@ pub struct HeadlessOptions {
     pub input_script: Option<PathBuf>,
     /// Give up when the session is not active after this long (consent included).
     pub consent_timeout: Duration,
+    /// Record the session into this new file (the record permission is asked for too).
+    pub record: Option<PathBuf>,
 }
 
 /// Statistics written by `--stats`.
@@ -97,8 +100,15 @@ pub async fn run(
     };
     let frame_log = Arc::new(Mutex::new(Vec::<FrameRecord>::new()));
     context.frame_log = Some(Arc::clone(&frame_log));
+    let mut request = options.request.clone();
+    if let Some(path) = &options.record {
+        request.scopes.insert(Scope::RecordSession);
+        context.record = Some(RecordTarget {
+            path: path.clone(),
+            policy: lifeline_protocol::recording::Policy::default(),
+        });
+    }
     let (mut session_end, mut window) = link();
-    let request = options.request.clone();
     let session =
         tokio::spawn(async move { run_connection(&context, request, &mut session_end).await });
 
@@ -174,6 +184,10 @@ pub async fn run(
         }
     }
     let outcome = session.await?;
+    // The newest frame may have arrived after the last look.
+    if let Some(frame) = window.frames.take() {
+        last_frame = Some(frame);
+    }
     let records = frame_log.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let stats = summarise(&records, granted, &outcome.reason);
     if let Some(path) = &options.stats {
@@ -190,6 +204,12 @@ pub async fn run(
         failure,
         last_frame.is_some(),
     )?;
+    if let (Some(path), Some(err)) = (&options.record, outcome.recording_error) {
+        anyhow::bail!(
+            "the session was not fully recorded into {}: {err}",
+            path.display()
+        );
+    }
     Ok(stats)
 }
 

@@ -10,6 +10,7 @@
 //!   benchmarks and tests.
 //! - [`ui`]: the window (eframe, glow): connect screen, remote screen, toolbar.
 //! - [`link`]: the channels between window and session.
+//! - [`recording`]: recording a session (`--record`), and `recording verify` / `export`.
 //! - [`cli`]: arguments and the top-level run function.
 //!
 //! It does not define the wire protocol (`lifeline-protocol`) or decode H.264 itself
@@ -21,6 +22,7 @@ pub mod identity;
 pub mod known_agents;
 pub mod link;
 pub mod net;
+pub mod recording;
 pub mod script;
 pub mod session;
 pub mod ui;

@@ -15,6 +15,7 @@ use lifeline_protocol::version::SUPPORTED_VERSIONS;
 use tokio::sync::mpsc;
 
 use super::decode::{DecodeReport, DecodeWorker};
+use super::recording::{SessionRecording, Who, input_of};
 use super::{FrameRecord, SessionContext, now};
 use crate::known_agents::Trust;
 use crate::link::{Command, ConnectRequest, SessionEnd, Stats, Status, Update};
@@ -28,6 +29,8 @@ pub struct Outcome {
     pub was_active: bool,
     /// A connection the technician asked for while this one ran.
     pub next: Option<ConnectRequest>,
+    /// Why the recording asked for (`--record`) is missing or incomplete, if it is.
+    pub recording_error: Option<String>,
 }
 
 /// Connects to the agent in `request` and runs the session until it ends.
@@ -42,6 +45,7 @@ pub async fn run_connection(
             reason,
             was_active: false,
             next: None,
+            recording_error: None,
         },
     }
 }
@@ -65,6 +69,8 @@ struct Connection {
     decode_time_total: Duration,
     last_sequence: u64,
     was_active: bool,
+    recording: SessionRecording,
+    technician_name: String,
 }
 
 impl Connection {
@@ -108,8 +114,9 @@ impl Connection {
             capabilities: Capabilities::H264,
         });
         let (report_tx, reports) = mpsc::unbounded_channel();
-        let decoder =
-            DecodeWorker::spawn(end.frame_sink(), report_tx).map_err(|err| err.to_string())?;
+        let recording = SessionRecording::new(context.record.clone());
+        let decoder = DecodeWorker::spawn(end.frame_sink(), report_tx, recording.slot())
+            .map_err(|err| err.to_string())?;
         Ok(Self {
             context: context.clone(),
             address: request.address.clone(),
@@ -129,6 +136,8 @@ impl Connection {
             decode_time_total: Duration::ZERO,
             last_sequence: 0,
             was_active: false,
+            recording,
+            technician_name: request.technician_name.clone(),
         })
     }
 
@@ -159,7 +168,12 @@ impl Connection {
                     }
                     Some(command) => self.on_command(command, end),
                 },
-                _ = ticker.tick() => end.update(Update::Stats(self.stats.snapshot(self.connection.rtt()))),
+                _ = ticker.tick() => {
+                    end.update(Update::Stats(self.stats.snapshot(self.connection.rtt())));
+                    if self.recording.wants_keyframe() {
+                        let _ = self.viewer.send(ControlMessage::KeyframeRequest);
+                    }
+                }
             }
             self.flush(end, &mut reason).await;
         }
@@ -172,6 +186,7 @@ impl Connection {
             reason: reason.unwrap_or_default(),
             was_active: self.was_active,
             next,
+            recording_error: self.recording.finish(None),
         }
     }
 
@@ -184,6 +199,7 @@ impl Connection {
             }
         };
         for message in messages {
+            self.recording.on_message(&message);
             if let Err(violation) = self.viewer.handle_control(message) {
                 tracing::warn!("the agent broke the protocol: {violation}");
             }
@@ -269,6 +285,7 @@ impl Connection {
     }
 
     fn on_command(&mut self, command: Command, end: &SessionEnd) {
+        let input = input_of(&command);
         let result = match command {
             Command::Disconnect => {
                 self.viewer.disconnect();
@@ -301,8 +318,9 @@ impl Connection {
             Command::RequestKeyframe => self.viewer.send(ControlMessage::KeyframeRequest),
             Command::Connect(_) => Ok(()),
         };
-        if let Err(err) = result {
-            end.update(Update::Notice(err.to_string()));
+        match result {
+            Ok(()) => self.recording.input(input),
+            Err(err) => end.update(Update::Notice(err.to_string())),
         }
     }
 
@@ -326,18 +344,29 @@ impl Connection {
                     end.update(Update::Status(Status::WaitingForConsent));
                 }
                 ViewerEvent::ScopesChanged(granted) => {
+                    let who = Who {
+                        identity: &self.context.identity,
+                        agent: self.agent,
+                        technician_name: &self.technician_name,
+                        viewer: &self.viewer,
+                    };
+                    self.recording.on_scopes(granted, &who);
                     if !self.was_active {
                         self.was_active = true;
                         end.update(Update::Status(Status::Active));
                     }
                     end.update(Update::Granted(granted));
                 }
-                ViewerEvent::ScopeRefused { scopes, .. } => end.update(Update::Refused { scopes }),
+                ViewerEvent::ScopeRefused { scopes, reason } => {
+                    self.recording.scope_refused(scopes, reason);
+                    end.update(Update::Refused { scopes });
+                }
                 ViewerEvent::Deliver(ControlMessage::Error(report)) => {
                     end.update(Update::Notice(report.message))
                 }
-                ViewerEvent::Deliver(_) => {}
+                ViewerEvent::Deliver(message) => self.recording.delivered(&message),
                 ViewerEvent::Ended(session_end) => {
+                    self.recording.finish(Some(&session_end));
                     *reason = Some(describe_end(&session_end));
                 }
                 _ => {}

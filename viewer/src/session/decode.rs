@@ -5,9 +5,13 @@
 //! does not fill, or a frame that does not decode, makes it ask for a keyframe and
 //! drop everything until one arrives. The agent is untrusted: the codec crate bounds
 //! sizes and never panics on bad input.
+//!
+//! When the session is recorded, every frame that decodes is also handed to the
+//! recorder, in decoding order: playing the recording decodes the same pictures.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -17,6 +21,10 @@ use lifeline_protocol::VideoFrameHeader;
 use tokio::sync::mpsc;
 
 use crate::link::{FrameSink, VideoFrame};
+use crate::recording::RecorderHandle;
+
+/// Where the decode thread finds the recorder, once recording starts.
+pub type RecorderSlot = Arc<Mutex<Option<RecorderHandle>>>;
 
 /// Frames ahead of their turn that may wait for a missing one.
 const MAX_WAITING: usize = 3;
@@ -49,15 +57,17 @@ pub struct DecodeWorker {
 }
 
 impl DecodeWorker {
-    /// Starts the thread; decoded frames go to `sink`, reports to `reports`.
+    /// Starts the thread; decoded frames go to `sink`, reports to `reports`, and their
+    /// encoded form to the recorder in `recorder` when there is one.
     pub fn spawn(
         sink: FrameSink,
         reports: mpsc::UnboundedSender<DecodeReport>,
+        recorder: RecorderSlot,
     ) -> std::io::Result<Self> {
         let (frames, receiver) = std::sync::mpsc::sync_channel(8);
         let thread = std::thread::Builder::new()
             .name("lifeline-decode".to_owned())
-            .spawn(move || decode_loop(&receiver, &sink, &reports))?;
+            .spawn(move || decode_loop(&receiver, &sink, &reports, recorder))?;
         Ok(Self {
             frames: Some(frames),
             thread: Some(thread),
@@ -92,12 +102,14 @@ struct Sequencer {
     next: Option<u64>,
     waiting: BTreeMap<u64, (VideoFrameHeader, Vec<u8>)>,
     need_keyframe: bool,
+    recorder: RecorderSlot,
 }
 
 fn decode_loop(
     receiver: &Receiver<(VideoFrameHeader, Vec<u8>)>,
     sink: &FrameSink,
     reports: &mpsc::UnboundedSender<DecodeReport>,
+    recorder: RecorderSlot,
 ) {
     let decoder = match OpenH264Decoder::new() {
         Ok(decoder) => decoder,
@@ -111,6 +123,7 @@ fn decode_loop(
         next: None,
         waiting: BTreeMap::new(),
         need_keyframe: false,
+        recorder,
     };
     for (header, payload) in receiver {
         for report in sequencer.accept(header, payload, sink) {
@@ -164,7 +177,19 @@ impl Sequencer {
         let started = Instant::now();
         self.next = Some(header.sequence + 1);
         let mut rgba = sink.buffer();
-        match decode_into(&mut self.decoder, payload, header, &mut rgba) {
+        let decoded = decode_into(&mut self.decoder, payload, header, &mut rgba);
+        if decoded.is_ok() {
+            // Cloned out of the lock: recording may wait for a slow disk.
+            let recorder = self
+                .recorder
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            if let Some(recorder) = recorder {
+                recorder.video(header, payload);
+            }
+        }
+        match decoded {
             Ok(Some((width, height))) => {
                 self.need_keyframe = false;
                 sink.put(VideoFrame {
@@ -193,7 +218,9 @@ impl Sequencer {
     }
 }
 
-fn decode_into(
+/// Decodes one access unit into RGBA, cropped to the header's visible size; `None`
+/// when the decoder produced no picture.
+pub(crate) fn decode_into(
     decoder: &mut OpenH264Decoder,
     payload: &[u8],
     header: &VideoFrameHeader,

@@ -3,6 +3,7 @@
 
 mod connection;
 pub mod decode;
+mod recording;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -45,6 +46,9 @@ pub struct SessionContext {
     pub data_dir: PathBuf,
     /// When set, every decoded frame is recorded here (headless statistics).
     pub frame_log: Option<Arc<Mutex<Vec<FrameRecord>>>>,
+    /// When set, the session is recorded into this file (while the end user grants the
+    /// `record` permission).
+    pub record: Option<crate::recording::RecordTarget>,
 }
 
 /// The current time as the protocol wants it.

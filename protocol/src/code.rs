@@ -5,7 +5,11 @@
 //! an authentication attempt may start:
 //!
 //! - at most [`CodePolicy::failures_before_rotation`] attempts count against one code:
-//!   failed ones plus those still running, so parallel connections gain nothing;
+//!   failed ones plus those still running, so parallel connections gain nothing. Every
+//!   wrong attempt counts, whichever code it was made against, and only a rotation for
+//!   wrong attempts or a successful session clears the count: a code that expires does
+//!   not, or an attacker could make two guesses per code lifetime forever, and guesses
+//!   started just before an expiry would be free;
 //! - after that many failures the code is replaced, and attempts are refused for a
 //!   back-off that doubles with each such rotation (reset by a successful session);
 //! - a code expires after [`CodePolicy::lifetime`] and is replaced;
@@ -272,8 +276,9 @@ impl CodeGuard {
 
     /// The attempt proved the code: the code is used up and replaced.
     pub fn record_success(&mut self, attempt: Attempt, now: Timestamp) -> Result<(), KeyError> {
-        self.finish(&attempt);
+        self.finish();
         self.rotations_for_failures = 0;
+        self.failures = 0;
         if attempt.generation == self.generation {
             self.rotate(now)?;
             self.notices.push_back(CodeNotice::Used);
@@ -287,10 +292,10 @@ impl CodeGuard {
         attempt: Attempt,
         now: Timestamp,
     ) -> Result<FailureOutcome, KeyError> {
-        self.finish(&attempt);
-        if attempt.generation != self.generation {
-            return Ok(FailureOutcome { rotated: false });
-        }
+        // A wrong attempt counts even when the code it was made against has expired
+        // meanwhile.
+        let Attempt { .. } = attempt;
+        self.finish();
         self.failures += 1;
         self.notices.push_back(CodeNotice::WrongCodeTried {
             failures: self.failures,
@@ -307,16 +312,16 @@ impl CodeGuard {
             .min(self.policy.max_backoff);
         let locked_until = now.saturating_add(backoff);
         self.locked_until = Some(locked_until);
+        self.failures = 0;
         self.rotate(now)?;
         self.notices
             .push_back(CodeNotice::RotatedAfterWrongCodes { locked_until });
         Ok(FailureOutcome { rotated: true })
     }
 
-    fn finish(&mut self, attempt: &Attempt) {
-        if attempt.generation == self.generation {
-            self.in_flight = self.in_flight.saturating_sub(1);
-        }
+    /// An attempt is over, whichever code it was made against.
+    fn finish(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
     }
 
     fn expire_if_due(&mut self, now: Timestamp) -> Result<(), KeyError> {
@@ -327,12 +332,12 @@ impl CodeGuard {
         Ok(())
     }
 
+    /// Draws a new code. The counts of wrong and running attempts stay: callers clear
+    /// `failures` where the rules say so.
     fn rotate(&mut self, now: Timestamp) -> Result<(), KeyError> {
         self.code = OneTimeCode::generate()?;
         self.generation += 1;
         self.issued_at = now;
-        self.failures = 0;
-        self.in_flight = 0;
         Ok(())
     }
 }
@@ -447,6 +452,54 @@ mod tests {
         guard.record_success(attempt, T0).unwrap();
         assert_ne!(guard.current(T0).unwrap(), &first);
         assert_eq!(guard.poll_notice(), Some(CodeNotice::Used));
+    }
+
+    #[test]
+    fn an_expiring_code_does_not_clear_the_count_of_wrong_attempts() {
+        let mut guard = CodeGuard::new(
+            CodePolicy {
+                lifetime: Duration::from_secs(60),
+                ..CodePolicy::default()
+            },
+            T0,
+        )
+        .unwrap();
+        // Two wrong codes, then the code expires, then one more wrong code: that is
+        // three, and the third rotates the code with a back-off.
+        for _ in 0..2 {
+            let attempt = guard.begin_attempt(T0).unwrap();
+            assert!(!guard.record_failure(attempt, T0).unwrap().rotated);
+        }
+        let later = T0.saturating_add(Duration::from_secs(61));
+        let attempt = guard.begin_attempt(later).unwrap();
+        assert!(guard.record_failure(attempt, later).unwrap().rotated);
+        assert!(guard.locked_until(later).is_some());
+    }
+
+    #[test]
+    fn guesses_running_across_an_expiry_still_count() {
+        let mut guard = CodeGuard::new(
+            CodePolicy {
+                lifetime: Duration::from_secs(60),
+                ..CodePolicy::default()
+            },
+            T0,
+        )
+        .unwrap();
+        let just_before = T0.saturating_add(Duration::from_secs(59));
+        let running: Vec<Attempt> = (0..3)
+            .map(|_| guard.begin_attempt(just_before).unwrap())
+            .collect();
+        // The code expires while they run: no room for more guesses.
+        let after = T0.saturating_add(Duration::from_secs(61));
+        assert_ne!(guard.current(after).unwrap(), running[0].code());
+        assert!(guard.begin_attempt(after).is_err(), "a fourth guess was allowed");
+        let mut rotated = false;
+        for attempt in running {
+            rotated |= guard.record_failure(attempt, after).unwrap().rotated;
+        }
+        assert!(rotated, "three wrong guesses did not rotate the code");
+        assert!(guard.locked_until(after).is_some());
     }
 
     #[test]

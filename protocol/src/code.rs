@@ -493,7 +493,10 @@ mod tests {
         // The code expires while they run: no room for more guesses.
         let after = T0.saturating_add(Duration::from_secs(61));
         assert_ne!(guard.current(after).unwrap(), running[0].code());
-        assert!(guard.begin_attempt(after).is_err(), "a fourth guess was allowed");
+        assert!(
+            guard.begin_attempt(after).is_err(),
+            "a fourth guess was allowed"
+        );
         let mut rotated = false;
         for attempt in running {
             rotated |= guard.record_failure(attempt, after).unwrap().rotated;

@@ -135,6 +135,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     drop(crate::platform::open_capturer(display.as_deref())?);
     let capture_display = display.clone();
     let input_display = display.clone();
+    let pointer_display = display.clone();
     let config = ServeConfig {
         identity,
         listen: args.listen,
@@ -148,6 +149,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         audit,
         capturer: Box::new(move || crate::platform::open_capturer(capture_display.as_deref())),
         injector: Box::new(move || crate::platform::open_injector(input_display.as_deref())),
+        pointer: Some(Box::new(move || {
+            crate::platform::open_pointer_watcher(pointer_display.as_deref())
+        })),
     };
 
     let (notifier, ui_link, commands) = link();

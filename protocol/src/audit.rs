@@ -95,6 +95,34 @@ pub enum AuditAction {
         /// The message kind.
         message: String,
     },
+    /// The technician asked for an action (e.g. a command; `summary` is the command
+    /// line).
+    ActionRequested {
+        /// The message kind.
+        message: String,
+        /// What exactly would be done.
+        summary: String,
+        /// Whether the end user is asked to confirm it.
+        needs_confirmation: bool,
+    },
+    /// The end user confirmed or refused one action.
+    ActionAnswered {
+        /// The message kind.
+        message: String,
+        /// What exactly.
+        summary: String,
+        /// Allowed once (true) or refused.
+        approved: bool,
+    },
+    /// A technician certificate was verified against a trusted organisation key.
+    TechnicianVerified {
+        /// The organisation, as the agent's policy names it.
+        organisation: String,
+        /// The technician's name from the certificate.
+        technician: String,
+        /// Whether it opened an unattended session (no code, no end user needed).
+        unattended: bool,
+    },
     /// The session ended.
     SessionEnded {
         /// Why.

@@ -8,6 +8,7 @@
 //! | quality preference, video quality | view |
 //! | pointer move (datagram), pointer button, wheel, key, type text | input |
 //! | clipboard text | clipboard |
+//! | run command, action pending/refused, command output | commands |
 //! | hello, auth, consent, scope request/grant/refusal/revoke, ping, pong, chat, session end, error | none |
 //!
 //! Messages that need no scope are still limited to the phases where they make sense;
@@ -41,6 +42,10 @@ impl NeedsScope for ControlMessage {
             | ControlMessage::Key(_)
             | ControlMessage::TypeText(_) => Some(Scope::ControlInput),
             ControlMessage::ClipboardText(_) => Some(Scope::Clipboard),
+            ControlMessage::RunCommand(_)
+            | ControlMessage::ActionPending(_)
+            | ControlMessage::ActionRefused(_)
+            | ControlMessage::CommandOutput(_) => Some(Scope::RunCommands),
             ControlMessage::Hello(_)
             | ControlMessage::Auth(_)
             | ControlMessage::AuthRejected(_)

@@ -30,6 +30,39 @@ impl PublicKey {
     }
 }
 
+/// Text prefix of a public key in configuration files.
+pub const PUBLIC_KEY_PREFIX: &str = "ed25519:";
+
+/// A public key in text form could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not a Lifeline public key: expected `ed25519:` followed by 64 hex digits")]
+pub struct BadPublicKeyText;
+
+impl PublicKey {
+    /// The form used in policy files and on the command line: `ed25519:` and 64 hex
+    /// digits.
+    pub fn to_text(&self) -> String {
+        format!("{PUBLIC_KEY_PREFIX}{}", hex(&self.0))
+    }
+
+    /// Reads [`PublicKey::to_text`]'s form.
+    pub fn from_text(text: &str) -> Result<Self, BadPublicKeyText> {
+        let digits = text
+            .trim()
+            .strip_prefix(PUBLIC_KEY_PREFIX)
+            .ok_or(BadPublicKeyText)?;
+        if digits.len() != 64 || !digits.is_ascii() {
+            return Err(BadPublicKeyText);
+        }
+        let mut bytes = [0u8; 32];
+        for (byte, pair) in bytes.iter_mut().zip(digits.as_bytes().chunks(2)) {
+            let pair = std::str::from_utf8(pair).map_err(|_| BadPublicKeyText)?;
+            *byte = u8::from_str_radix(pair, 16).map_err(|_| BadPublicKeyText)?;
+        }
+        Ok(Self(bytes))
+    }
+}
+
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "PublicKey({})", self.fingerprint())
@@ -230,6 +263,19 @@ mod tests {
             KeyError::Malformed
         );
         assert!(!format!("{key:?}").contains(&hex(key.to_pkcs8())));
+    }
+
+    #[test]
+    fn public_key_text_round_trips_and_rejects_junk() {
+        let key = KeyPair::generate().unwrap().public_key();
+        assert_eq!(PublicKey::from_text(&key.to_text()), Ok(key));
+        for junk in ["", "ed25519:", "ed25519:zz", "rsa:00", &key.to_text()[1..]] {
+            assert_eq!(PublicKey::from_text(junk), Err(BadPublicKeyText));
+        }
+        assert_eq!(
+            PublicKey::from_text(&format!("ed25519:{}", "é".repeat(32))),
+            Err(BadPublicKeyText)
+        );
     }
 
     #[test]

@@ -14,9 +14,12 @@
 //!   (awaiting hello → authenticating → awaiting consent → active → closed).
 //! - [`identity`] and [`certificate`]: Ed25519 identity keys, fingerprints, and the
 //!   self-signed TLS certificates that carry them.
+//! - [`action`]: actions confirmed one by one (running a command).
 //! - [`audit`]: the audit record.
 //! - [`recording`]: the session recording format (chunked, hash-chained, signed):
 //!   writer, reader with seeking, and verification.
+//! - [`trust`]: organisation keys, technician certificates, unattended access and its
+//!   TOTP second factor.
 //!
 //! What it does not do: no sockets, no async runtime, no TLS, no UI, no clock reads
 //! (time is passed in as [`Timestamp`]) and no files. The agent and the viewer own all
@@ -27,6 +30,7 @@
 //! this crate gives a [`LocalMisuse`]. A message refused for lack of a scope is neither:
 //! it is a [`Denied`], and the session goes on.
 
+pub mod action;
 pub mod audit;
 pub mod authorize;
 pub mod certificate;
@@ -40,6 +44,7 @@ pub mod recording;
 pub mod scope;
 pub mod session;
 mod time;
+pub mod trust;
 pub mod version;
 
 pub use authorize::{Denied, NeedsScope, authorize};

@@ -11,9 +11,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::action::{
+    ActionPending, ActionRefusal, CommandOutput, CommandRequest, MAX_COMMAND_LINE_LEN,
+    MAX_COMMAND_OUTPUT_LEN,
+};
 use crate::identity::Fingerprint;
 use crate::scope::ScopeSet;
 use crate::time::Timestamp;
+use crate::trust::TechnicianCertificate;
 use crate::version::{ProtocolVersion, Role};
 
 pub mod screen;
@@ -80,6 +85,14 @@ pub enum ControlMessage {
     QualityPreference(QualityPreference),
     /// Agent to viewer: the scale, bitrate and frame rate sent now (see [`quality`]).
     VideoQuality(VideoQuality),
+    /// Viewer to agent: run a command (see [`crate::action`]).
+    RunCommand(CommandRequest),
+    /// Agent to viewer: the end user is asked to confirm this action.
+    ActionPending(ActionPending),
+    /// Agent to viewer: the action was refused or could not start.
+    ActionRefused(ActionRefusal),
+    /// Agent to viewer: a command's result.
+    CommandOutput(CommandOutput),
 }
 
 impl ControlMessage {
@@ -89,6 +102,8 @@ impl ControlMessage {
             ControlMessage::Hello(_) => "hello",
             ControlMessage::Auth(AuthMessage::Spake2(_)) => "auth-spake2",
             ControlMessage::Auth(AuthMessage::Confirm(_)) => "auth-confirm",
+            ControlMessage::Auth(AuthMessage::Unattended(_)) => "auth-unattended",
+            ControlMessage::Auth(AuthMessage::UnattendedAccepted) => "auth-unattended-accepted",
             ControlMessage::AuthRejected(_) => "auth-rejected",
             ControlMessage::ConsentRequest(_) => "consent-request",
             ControlMessage::ConsentDecision(_) => "consent-decision",
@@ -113,6 +128,10 @@ impl ControlMessage {
             ControlMessage::CursorImage(_) => "cursor-image",
             ControlMessage::QualityPreference(_) => "quality-preference",
             ControlMessage::VideoQuality(_) => "video-quality",
+            ControlMessage::RunCommand(_) => "run-command",
+            ControlMessage::ActionPending(_) => "action-pending",
+            ControlMessage::ActionRefused(_) => "action-refused",
+            ControlMessage::CommandOutput(_) => "command-output",
         }
     }
 
@@ -144,6 +163,18 @@ impl ControlMessage {
                 }
                 Ok(())
             }
+            ControlMessage::Auth(AuthMessage::Unattended(auth)) => {
+                if auth.proof.len() > MAX_AUTH_MESSAGE_LEN {
+                    return Err(FieldTooLong {
+                        field: "unattended proof",
+                        limit: MAX_AUTH_MESSAGE_LEN,
+                    });
+                }
+                if let Some(code) = &auth.totp {
+                    check("second-factor code", code, MAX_TOTP_LEN)?;
+                }
+                check_certificate(&auth.certificate)
+            }
             ControlMessage::ConsentRequest(request) => {
                 check(
                     "technician name",
@@ -156,14 +187,30 @@ impl ControlMessage {
                 {
                     check("organisation", organisation, MAX_NAME_LEN)?;
                 }
-                Ok(())
+                match &request.certificate {
+                    Some(certificate) => check_certificate(certificate),
+                    None => Ok(()),
+                }
             }
             ControlMessage::ConsentDecision(ConsentDecision::Refused { reason })
             | ControlMessage::ScopeRefused(ScopeRefusal { reason, .. })
             | ControlMessage::ScopeRequest(ScopeRequest { reason, .. }) => {
                 check("reason", reason, MAX_REASON_LEN)
             }
+            ControlMessage::AuthRejected(AuthRejection::UnattendedRefused { reason }) => {
+                check("reason", reason, MAX_REASON_LEN)
+            }
             ControlMessage::TypeText(text) => check("typed text", text, MAX_TYPED_TEXT_LEN),
+            ControlMessage::RunCommand(request) => {
+                check("command line", &request.command_line, MAX_COMMAND_LINE_LEN)
+            }
+            ControlMessage::ActionRefused(refusal) => {
+                check("reason", &refusal.reason, MAX_REASON_LEN)
+            }
+            ControlMessage::CommandOutput(output) => {
+                check("command output", &output.stdout, MAX_COMMAND_OUTPUT_LEN)?;
+                check("command errors", &output.stderr, MAX_COMMAND_OUTPUT_LEN)
+            }
             ControlMessage::ClipboardText(text) => check("clipboard text", text, MAX_CLIPBOARD_LEN),
             ControlMessage::Chat(text) => check("chat line", text, MAX_CHAT_LEN),
             ControlMessage::SessionEnd(end) => {
@@ -178,6 +225,24 @@ impl ControlMessage {
         }
     }
 }
+
+fn check_certificate(certificate: &TechnicianCertificate) -> Result<(), FieldTooLong> {
+    for (field, text) in [
+        ("certificate organisation", &certificate.body.organisation),
+        ("certificate technician", &certificate.body.technician),
+    ] {
+        if text.len() > MAX_NAME_LEN {
+            return Err(FieldTooLong {
+                field,
+                limit: MAX_NAME_LEN,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Longest second-factor code as typed, in bytes.
+pub const MAX_TOTP_LEN: usize = 16;
 
 /// Longest name (technician, organisation, software version), in bytes.
 pub const MAX_NAME_LEN: usize = 128;
@@ -277,6 +342,34 @@ pub enum AuthMessage {
     /// Key confirmation: a MAC proving knowledge of the shared key, bound to the
     /// channel (viewer first, then agent).
     Confirm(Vec<u8>),
+    /// Viewer to agent, instead of SPAKE2: unattended access with an organisation's
+    /// certificate (see [`crate::trust`]).
+    Unattended(UnattendedAuth),
+    /// Agent to viewer: the unattended credentials were accepted.
+    UnattendedAccepted,
+}
+
+/// A technician's credentials for unattended access.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnattendedAuth {
+    /// The organisation's certificate of the technician's key.
+    pub certificate: TechnicianCertificate,
+    /// The technician key's signature of
+    /// [`crate::trust::unattended_proof_bytes`] for this connection.
+    pub proof: Vec<u8>,
+    /// The second-factor code, when the technician has one.
+    pub totp: Option<String>,
+}
+
+impl std::fmt::Debug for UnattendedAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The second-factor code is a secret: only whether one was given.
+        f.debug_struct("UnattendedAuth")
+            .field("certificate", &self.certificate)
+            .field("proof", &format_args!("{} bytes", self.proof.len()))
+            .field("totp", &self.totp.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for AuthMessage {
@@ -284,6 +377,8 @@ impl std::fmt::Debug for AuthMessage {
         match self {
             AuthMessage::Spake2(bytes) => write!(f, "Spake2({} bytes)", bytes.len()),
             AuthMessage::Confirm(bytes) => write!(f, "Confirm({} bytes)", bytes.len()),
+            AuthMessage::Unattended(auth) => write!(f, "Unattended({auth:?})"),
+            AuthMessage::UnattendedAccepted => f.write_str("UnattendedAccepted"),
         }
     }
 }
@@ -302,6 +397,14 @@ pub enum AuthRejection {
     TooManyAttempts {
         /// Seconds until the agent accepts attempts again.
         retry_after_secs: u32,
+    },
+    /// This device takes no one-time codes (it runs as a service for unattended
+    /// access only).
+    CodesNotAccepted,
+    /// Unattended access was refused (policy, certificate, proof or second factor).
+    UnattendedRefused {
+        /// Why, for the technician.
+        reason: String,
     },
 }
 
@@ -322,6 +425,13 @@ impl std::fmt::Display for AuthRejection {
                 "too many wrong codes were tried on this device; it accepts a code again in \
                  {retry_after_secs} s (ask the person for their new code)"
             ),
+            AuthRejection::CodesNotAccepted => f.write_str(
+                "this device accepts no one-time codes: it runs as a service for unattended \
+                 access by organisation certificate only",
+            ),
+            AuthRejection::UnattendedRefused { reason } => {
+                write!(f, "unattended access refused: {reason}")
+            }
         }
     }
 }
@@ -360,6 +470,9 @@ pub struct ConsentRequest {
     pub scopes: ScopeSet,
     /// Why, in the technician's words.
     pub reason: String,
+    /// The technician's certificate, if their organisation gave them one: the agent
+    /// shows the verified organisation and name when it trusts the signer.
+    pub certificate: Option<TechnicianCertificate>,
 }
 
 /// Agent to viewer: the end user's answer.
@@ -511,6 +624,8 @@ pub enum EndReason {
     },
     /// The connection was lost.
     ConnectionLost,
+    /// Nobody at the end user's computer answered whether to continue.
+    EndUserAbsent,
 }
 
 impl EndReason {
@@ -534,6 +649,9 @@ impl EndReason {
                 format!("the other side broke the protocol ({detail})")
             }
             EndReason::ConnectionLost => "the connection was lost".to_owned(),
+            EndReason::EndUserAbsent => "nobody at the end user's computer answered whether \
+                to continue the session, so it ended"
+                .to_owned(),
         }
     }
 }

@@ -439,6 +439,7 @@ fn out_of_phase_messages_are_peer_misbehaviour() {
             },
             scopes: ScopeSet::all(),
             reason: String::new(),
+            certificate: None,
         }),
         ControlMessage::Chat("hello before authentication".to_owned()),
     ];

@@ -6,6 +6,7 @@
     reason = "tests fail loudly on purpose"
 )]
 
+use lifeline_protocol::action::{ActionPending, ActionRefusal, CommandOutput, CommandRequest};
 use lifeline_protocol::framing::{
     CONTROL_FRAME_LIMIT, ControlReader, DATAGRAM_LIMIT, MAX_FRAME_DIMENSION, decode_datagram,
     decode_video_frame, encode_control, encode_datagram, encode_video_frame,
@@ -14,13 +15,24 @@ use lifeline_protocol::message::{
     AuthMessage, AuthRejection, Capabilities, ConsentDecision, ConsentRequest, ControlMessage,
     Datagram, EndReason, ErrorKind, ErrorReport, Hello, KeyEvent, Modifiers, MouseButton,
     PointerButton, ReceiverReport, ScopeRefusal, ScopeRequest, SessionEnd, SessionId,
-    TechnicianIdentity, Verification, VideoCodec, VideoFrameHeader, Wheel,
+    TechnicianIdentity, UnattendedAuth, Verification, VideoCodec, VideoFrameHeader, Wheel,
 };
+use lifeline_protocol::trust::CertificateBody;
 use lifeline_protocol::version::Role;
 use lifeline_protocol::{LocalMisuse, PeerMisbehaved, PublicKey, Scope, ScopeSet, Timestamp};
 use proptest::prelude::*;
 
 fn every_control_message() -> Vec<ControlMessage> {
+    let certificate = CertificateBody {
+        organisation: "Example IT".to_owned(),
+        organisation_key: PublicKey([1; 32]),
+        technician: "Sam".to_owned(),
+        technician_key: PublicKey([3; 32]),
+        scopes: ScopeSet::all(),
+        issued_at: Timestamp(1),
+        expires_at: Timestamp(2),
+    }
+    .sign(&lifeline_protocol::KeyPair::generate().unwrap());
     let technician = TechnicianIdentity {
         display_name: "Sam 山姆".to_owned(),
         fingerprint: PublicKey([3; 32]).fingerprint(),
@@ -43,9 +55,41 @@ fn every_control_message() -> Vec<ControlMessage> {
             retry_after_secs: 60,
         }),
         ControlMessage::ConsentRequest(ConsentRequest {
+            technician: technician.clone(),
+            scopes: ScopeSet::all(),
+            reason: "fix e-mail".to_owned(),
+            certificate: None,
+        }),
+        ControlMessage::ConsentRequest(ConsentRequest {
             technician,
             scopes: ScopeSet::all(),
             reason: "fix e-mail".to_owned(),
+            certificate: Some(certificate.clone()),
+        }),
+        ControlMessage::Auth(AuthMessage::Unattended(UnattendedAuth {
+            certificate,
+            proof: vec![7; 64],
+            totp: Some("123456".to_owned()),
+        })),
+        ControlMessage::Auth(AuthMessage::UnattendedAccepted),
+        ControlMessage::RunCommand(CommandRequest {
+            id: 7,
+            command_line: "journalctl -n 50 | grep -i ошибка".to_owned(),
+        }),
+        ControlMessage::ActionPending(ActionPending { id: 7 }),
+        ControlMessage::ActionRefused(ActionRefusal {
+            id: 7,
+            reason: "refused".to_owned(),
+        }),
+        ControlMessage::CommandOutput(CommandOutput {
+            id: 7,
+            exit_code: Some(-1),
+            stdout: "out\n".to_owned(),
+            stderr: "err\n".to_owned(),
+            truncated: true,
+        }),
+        ControlMessage::AuthRejected(AuthRejection::UnattendedRefused {
+            reason: "policy".to_owned(),
         }),
         ControlMessage::ConsentDecision(ConsentDecision::Granted(Scope::ViewScreen.into())),
         ControlMessage::ConsentDecision(ConsentDecision::Refused {

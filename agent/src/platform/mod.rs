@@ -2,6 +2,8 @@
 //!
 //! - [`Capturer`]: frames of a chosen monitor, the monitor list, the pointer.
 //! - [`InputInjector`]: pointer, buttons, wheel, keys by physical code, and text.
+//! - [`PointerWatcher`]: the pointer's position and image and the monitor list, apart
+//!   from capture, so the viewer draws the pointer without a video frame per move.
 //!
 //! Each OS has its own module, chosen here with `#[cfg]`; session logic never names an
 //! OS. Linux/X11 is implemented (`x11`); other systems get a clear error from
@@ -60,6 +62,17 @@ pub struct CursorShape {
     pub hot_y: u32,
     /// Premultiplied RGBA, `width * height * 4` bytes.
     pub rgba: Vec<u8>,
+}
+
+/// The pointer in desktop coordinates, as [`PointerWatcher::pointer`] sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PointerState {
+    /// Column of the hot spot, in desktop coordinates.
+    pub x: i32,
+    /// Row of the hot spot, in desktop coordinates.
+    pub y: i32,
+    /// The image, on the first call and whenever it changed since the previous one.
+    pub shape: Option<CursorShape>,
 }
 
 /// Screen capture failed.
@@ -141,6 +154,16 @@ pub trait Capturer: Send {
     fn cursor(&mut self) -> Result<Option<CursorState>, CaptureError>;
 }
 
+/// Watches the pointer and the monitor layout. Capture never includes the pointer (on
+/// X11 `GetImage` leaves it out), so the viewer draws it from what this reports.
+pub trait PointerWatcher: Send {
+    /// The monitors of the desktop, in the order [`Capturer::monitors`] gives.
+    fn monitors(&mut self) -> Result<Vec<Monitor>, CaptureError>;
+
+    /// Where the pointer is now, and its image when it changed.
+    fn pointer(&mut self) -> Result<PointerState, CaptureError>;
+}
+
 /// Sends input to the desktop as if from local devices.
 pub trait InputInjector: Send {
     /// Moves the pointer to (x, y) in desktop coordinates.
@@ -165,6 +188,21 @@ pub fn open_capturer(display: Option<&str>) -> Result<Box<dyn Capturer>, Capture
     #[cfg(target_os = "linux")]
     {
         Ok(Box::new(x11::X11Capturer::open(display)?))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = display;
+        Err(CaptureError::Unsupported)
+    }
+}
+
+/// Opens the pointer watcher of this OS on `display`.
+pub fn open_pointer_watcher(
+    display: Option<&str>,
+) -> Result<Box<dyn PointerWatcher>, CaptureError> {
+    #[cfg(target_os = "linux")]
+    {
+        Ok(Box::new(x11::X11PointerWatcher::open(display)?))
     }
     #[cfg(not(target_os = "linux"))]
     {

@@ -14,6 +14,7 @@ use lifeline_protocol::{Scope, ScopeSet};
 use tokio::sync::mpsc;
 
 use super::input::{InputAction, InputWorker};
+use super::screen::ScreenShare;
 use super::video::{EncodedVideo, VideoControl, VideoPipeline};
 use super::{Shared, now};
 use crate::ui::{UiEvent, UserCommand};
@@ -69,6 +70,7 @@ struct Connection {
     frames: mpsc::Receiver<EncodedVideo>,
     video: Option<VideoPipeline>,
     input: Option<InputWorker>,
+    screen: ScreenShare,
     granted: ScopeSet,
 }
 
@@ -92,7 +94,9 @@ impl Connection {
             session_id,
             software_version: env!("CARGO_PKG_VERSION").to_owned(),
             versions: SUPPORTED_VERSIONS.to_vec(),
-            capabilities: Capabilities::H264,
+            capabilities: Capabilities::H264
+                .union(Capabilities::CURSOR)
+                .union(Capabilities::MULTI_MONITOR),
         });
         let (commands_tx, commands) = mpsc::channel(16);
         // One frame waits here at most; the pipeline blocks when the network lags.
@@ -112,6 +116,7 @@ impl Connection {
             frames,
             video: None,
             input: None,
+            screen: ScreenShare::new(shared.monitor),
             granted: ScopeSet::empty(),
         })
     }
@@ -145,6 +150,9 @@ impl Connection {
                 },
                 Some(command) = self.commands.recv() => self.on_command(command),
                 Some(frame) = self.frames.recv() => self.send_frame(frame),
+                Some(update) = self.screen.updates().recv() => {
+                    self.screen.on_update(update, &mut self.agent, &self.connection);
+                }
                 () = &mut deadline, if self.agent.phase() != Phase::Active => {
                     tracing::info!("no consent within {CONSENT_TIMEOUT:?}; ending");
                     self.agent.stop(now());
@@ -294,6 +302,7 @@ impl Connection {
                 tracing::info!("session ended: {}", end.reason);
                 self.video = None;
                 self.input = None;
+                self.screen.stop();
                 if self.holds_attention {
                     self.shared
                         .ui
@@ -343,6 +352,14 @@ impl Connection {
         if let Some(video) = &self.video {
             video.send(VideoControl::SetActive(view));
         }
+        match &self.video {
+            Some(video) if view => {
+                let geometry = Arc::clone(&video.geometry);
+                self.screen
+                    .start(self.shared.pointer.as_ref(), &self.agent, geometry);
+            }
+            _ => self.screen.stop(),
+        }
         if granted.contains(Scope::ControlInput) && self.input.is_none() {
             let geometry = self
                 .video
@@ -373,6 +390,10 @@ impl Connection {
 
     fn deliver(&mut self, message: ControlMessage) {
         match message {
+            ControlMessage::SelectMonitor(index) => {
+                self.screen
+                    .select(index, &mut self.agent, self.video.as_ref());
+            }
             ControlMessage::KeyframeRequest => {
                 if let Some(video) = &self.video {
                     video.send(VideoControl::Keyframe);
@@ -404,6 +425,7 @@ impl Connection {
     async fn finish(&mut self) {
         self.video = None;
         self.input = None;
+        self.screen.stop();
         let _ = self.send.finish();
         let closed = tokio::time::timeout(Duration::from_secs(2), self.connection.closed()).await;
         if closed.is_err() {

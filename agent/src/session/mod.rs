@@ -8,6 +8,7 @@
 mod connection;
 pub mod input;
 pub mod rate;
+pub mod screen;
 pub mod video;
 
 use std::net::SocketAddr;
@@ -21,7 +22,7 @@ use tokio::sync::mpsc;
 
 use crate::audit_log::AuditLog;
 use crate::identity::Identity;
-use crate::platform::{CaptureError, Capturer, InputError, InputInjector};
+use crate::platform::{CaptureError, Capturer, InputError, InputInjector, PointerWatcher};
 use crate::ui::{UiEvent, UiNotifier, UserCommand};
 
 /// The current time as the protocol wants it.
@@ -38,6 +39,9 @@ pub type CapturerFactory = Box<dyn Fn() -> Result<Box<dyn Capturer>, CaptureErro
 /// Opens an input injector for a new session.
 pub type InjectorFactory =
     Box<dyn Fn() -> Result<Box<dyn InputInjector>, InputError> + Send + Sync>;
+/// Opens a pointer watcher for a new session.
+pub type PointerWatcherFactory =
+    Box<dyn Fn() -> Result<Box<dyn PointerWatcher>, CaptureError> + Send + Sync>;
 
 /// Everything [`serve`] needs.
 pub struct ServeConfig {
@@ -59,6 +63,8 @@ pub struct ServeConfig {
     pub capturer: CapturerFactory,
     /// Input injection for each session.
     pub injector: InjectorFactory,
+    /// The pointer and monitor list for each session (`None`: the video only).
+    pub pointer: Option<PointerWatcherFactory>,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -81,6 +87,7 @@ pub(crate) struct Shared {
     pub(crate) monitor: u32,
     pub(crate) capturer: CapturerFactory,
     pub(crate) injector: InjectorFactory,
+    pub(crate) pointer: Option<PointerWatcherFactory>,
     device_id: String,
     code_file: Option<PathBuf>,
 }
@@ -183,6 +190,7 @@ pub async fn serve(
         monitor: config.monitor,
         capturer: config.capturer,
         injector: config.injector,
+        pointer: config.pointer,
         device_id: config.device_id,
         code_file: config.code_file,
     });

@@ -54,6 +54,8 @@ pub enum VideoControl {
     Keyframe,
     /// The viewer's report of what arrived.
     Report(ReceiverReport),
+    /// Capture this monitor from now on (an index of [`Capturer::monitors`]).
+    SelectMonitor(u32),
     /// End the thread.
     Shutdown,
 }
@@ -269,6 +271,14 @@ impl Worker {
                     tracing::warn!("cannot change the bitrate: {err}");
                 }
             }
+            VideoControl::SelectMonitor(index) => match self.select(index) {
+                Ok(()) => {
+                    // A new picture, of perhaps another size: start it with a keyframe.
+                    self.keyframe_wanted = true;
+                    self.detector.reset();
+                }
+                Err(err) => tracing::warn!("cannot switch to monitor {index}: {err}"),
+            },
             VideoControl::Shutdown => {}
         }
     }

@@ -2,6 +2,10 @@
 
 use std::collections::{HashSet, VecDeque};
 
+use crate::action::{
+    ActionPending, ActionRefusal, CommandOutput, CommandRequest, MAX_ACTIONS_IN_FLIGHT,
+    MAX_COMMAND_OUTPUT_LEN, truncate_to,
+};
 use crate::audit::{Actor, AuditAction, AuditRecord, Outcome};
 use crate::authorize::{Denied, NeedsScope, authorize};
 use crate::code::{Attempt, CodeGuard};
@@ -10,12 +14,13 @@ use crate::identity::Fingerprint;
 use crate::message::{
     AuthMessage, AuthRejection, Capabilities, ConsentDecision, ConsentRequest, ControlMessage,
     Datagram, EndReason, ErrorKind, ErrorReport, Hello, ScopeRefusal, SessionEnd, SessionId,
-    TechnicianIdentity, Verification,
+    TechnicianIdentity, UnattendedAuth, Verification,
 };
 use crate::pake::{Confirmation, PakeContext, PakeSide, PakeStart};
 use crate::scope::{Scope, ScopeSet};
 use crate::session::Phase;
 use crate::time::Timestamp;
+use crate::trust::{Trust, VerifiedTechnician, unattended_proof_bytes};
 use crate::version::{self, Announced, ProtocolVersion, Role};
 
 mod quality;
@@ -38,6 +43,9 @@ pub struct AgentConfig {
     pub versions: Vec<ProtocolVersion>,
     /// Optional features.
     pub capabilities: Capabilities,
+    /// Trusted organisations and the unattended-access policy (the default trusts
+    /// nobody and allows no unattended access).
+    pub trust: Trust,
 }
 
 /// What the end user is asked to allow. Everything in it was checked by the agent:
@@ -51,6 +59,9 @@ pub struct ConsentPrompt {
     pub scopes: ScopeSet,
     /// Why, in their words.
     pub reason: String,
+    /// The technician came in unattended (by certificate, without a code): the policy
+    /// wants a present user to confirm these scopes.
+    pub unattended: bool,
 }
 
 /// The end user's answer to a prompt.
@@ -81,11 +92,31 @@ pub enum AgentEvent {
         /// Why.
         reason: String,
     },
+    /// A technician came in unattended and the policy granted scopes without asking:
+    /// show the session to anyone at the computer (followed by
+    /// [`AgentEvent::ScopesChanged`]).
+    UnattendedSession {
+        /// Who, as verified from their certificate.
+        technician: TechnicianIdentity,
+    },
     /// The granted scopes are now these (sent on activation and on every change).
     ScopesChanged(ScopeSet),
     /// An authorized message to act on (input, clipboard, chat, keyframe request,
     /// receiver report, pong).
     Deliver(ControlMessage),
+    /// The policy wants the end user to confirm this one action; call
+    /// [`AgentSession::answer_action`]. The technician was told it waits.
+    ActionConfirmationNeeded {
+        /// The action's id.
+        id: u32,
+        /// The scope it is done under.
+        scope: Scope,
+        /// Exactly what would be done (the command line).
+        description: String,
+    },
+    /// Run this command now (authorized, and confirmed when the policy asks), then
+    /// call [`AgentSession::command_finished`].
+    RunCommand(CommandRequest),
     /// An authorized pointer move, already filtered to the newest.
     PointerMove {
         /// Column in video-frame pixels.
@@ -106,7 +137,9 @@ enum State {
         confirmation: Confirmation,
         attempt: Attempt,
     },
-    AwaitingConsentRequest,
+    AwaitingConsentRequest {
+        unattended: Option<VerifiedTechnician>,
+    },
     AwaitingUserDecision {
         prompt: ConsentPrompt,
     },
@@ -116,6 +149,10 @@ enum State {
 
 struct Active {
     granted: ScopeSet,
+    /// Commands waiting for the end user's confirmation.
+    awaiting_confirmation: Vec<CommandRequest>,
+    /// Ids of commands running.
+    running: Vec<u32>,
     pending_request: Option<ScopeSet>,
     used: ScopeSet,
     newest_pointer_move: Option<u64>,
@@ -127,7 +164,7 @@ impl State {
         match self {
             State::AwaitingHello => Phase::AwaitingHello,
             State::AwaitingSpake | State::AwaitingConfirm { .. } => Phase::Authenticating,
-            State::AwaitingConsentRequest | State::AwaitingUserDecision { .. } => {
+            State::AwaitingConsentRequest { .. } | State::AwaitingUserDecision { .. } => {
                 Phase::AwaitingConsent
             }
             State::Active(_) => Phase::Active,
@@ -264,6 +301,9 @@ impl AgentSession {
             (State::AwaitingSpake, ControlMessage::Auth(AuthMessage::Spake2(bytes))) => {
                 self.on_spake(&bytes, guard, now)
             }
+            (State::AwaitingSpake, ControlMessage::Auth(AuthMessage::Unattended(auth))) => {
+                self.on_unattended(&auth, now)
+            }
             (
                 State::AwaitingConfirm {
                     confirmation,
@@ -271,9 +311,10 @@ impl AgentSession {
                 },
                 ControlMessage::Auth(AuthMessage::Confirm(mac)),
             ) => self.on_confirm(&confirmation, attempt, &mac, guard, now),
-            (State::AwaitingConsentRequest, ControlMessage::ConsentRequest(request)) => {
-                self.on_consent_request(request, now)
-            }
+            (
+                State::AwaitingConsentRequest { unattended },
+                ControlMessage::ConsentRequest(request),
+            ) => self.on_consent_request(request, unattended, now),
             (State::Active(active), message) => self.on_active(active, message, now),
             (state, message) => {
                 let phase = state.phase().name();
@@ -344,6 +385,19 @@ impl AgentSession {
         guard: &mut CodeGuard,
         now: Timestamp,
     ) -> (State, Result<(), PeerMisbehaved>) {
+        if self.config.trust.refuse_codes {
+            let rejection = AuthRejection::CodesNotAccepted;
+            self.audit_auth(
+                now,
+                Outcome::Refused {
+                    reason: rejection.to_string(),
+                },
+            );
+            self.transmit
+                .push_back(ControlMessage::AuthRejected(rejection.clone()));
+            self.finish(Role::Agent, EndReason::AuthenticationFailed(rejection), now);
+            return (State::Closed, Ok(()));
+        }
         let attempt = match guard.begin_attempt(now) {
             Ok(attempt) => attempt,
             Err(refused) => {
@@ -435,31 +489,213 @@ impl AgentSession {
             )));
         self.audit_auth(now, Outcome::Succeeded);
         self.events.push_back(AgentEvent::Authenticated);
-        (State::AwaitingConsentRequest, Ok(()))
+        (State::AwaitingConsentRequest { unattended: None }, Ok(()))
+    }
+
+    /// Unattended access: a certificate by a trusted organisation, a signature of this
+    /// connection's channel binding by the certified key, and the second factor when the
+    /// policy asks for one. Every refusal ends the connection with the reason.
+    fn on_unattended(
+        &mut self,
+        auth: &UnattendedAuth,
+        now: Timestamp,
+    ) -> (State, Result<(), PeerMisbehaved>) {
+        match self.check_unattended(auth, now) {
+            Ok(verified) => {
+                self.audit_auth(now, Outcome::Succeeded);
+                self.audit_as(
+                    self.technician_actor(),
+                    now,
+                    AuditAction::TechnicianVerified {
+                        organisation: verified.organisation.clone(),
+                        technician: verified.technician.clone(),
+                        unattended: true,
+                    },
+                    None,
+                    Outcome::Succeeded,
+                );
+                self.transmit
+                    .push_back(ControlMessage::Auth(AuthMessage::UnattendedAccepted));
+                self.events.push_back(AgentEvent::Authenticated);
+                (
+                    State::AwaitingConsentRequest {
+                        unattended: Some(verified),
+                    },
+                    Ok(()),
+                )
+            }
+            Err(reason) => {
+                self.audit_auth(
+                    now,
+                    Outcome::Refused {
+                        reason: format!("unattended access: {reason}"),
+                    },
+                );
+                let rejection = AuthRejection::UnattendedRefused { reason };
+                self.transmit
+                    .push_back(ControlMessage::AuthRejected(rejection.clone()));
+                self.finish(Role::Agent, EndReason::AuthenticationFailed(rejection), now);
+                (State::Closed, Ok(()))
+            }
+        }
+    }
+
+    fn check_unattended(
+        &self,
+        auth: &UnattendedAuth,
+        now: Timestamp,
+    ) -> Result<VerifiedTechnician, String> {
+        let Some(policy) = &self.config.trust.unattended else {
+            return Err("this device's policy does not allow unattended access".to_owned());
+        };
+        let verified = self
+            .config
+            .trust
+            .verify_technician(&auth.certificate, self.config.peer, now)
+            .map_err(|e| e.to_string())?;
+        let signed = unattended_proof_bytes(
+            &self.config.local,
+            &self.config.peer,
+            &self.config.channel_binding,
+        );
+        auth.certificate
+            .body
+            .technician_key
+            .verify(&signed, &auth.proof)
+            .map_err(|_| {
+                "the proof of the technician key does not match this connection                  (replayed or forged)"
+                    .to_owned()
+            })?;
+        if let Some(second_factor) = &policy.second_factor {
+            let Some(code) = &auth.totp else {
+                return Err("this device requires a second-factor code (TOTP)".to_owned());
+            };
+            second_factor.verify(code, now).map_err(|e| e.to_string())?;
+        }
+        Ok(verified)
     }
 
     fn on_consent_request(
         &mut self,
         request: ConsentRequest,
+        unattended: Option<VerifiedTechnician>,
         now: Timestamp,
     ) -> (State, Result<(), PeerMisbehaved>) {
         if request.technician.fingerprint != self.config.peer {
             return (
-                State::AwaitingConsentRequest,
+                State::AwaitingConsentRequest { unattended },
                 Err(PeerMisbehaved::FingerprintMismatch),
             );
         }
-        // Attended sessions verify nothing beyond the code: whatever the technician
-        // claims about an organisation is not shown.
-        let technician = TechnicianIdentity {
-            verification: Verification::Unverified,
-            ..request.technician
+        // Only what the agent verified itself is shown: a name and organisation from a
+        // certificate it trusts, otherwise the typed name marked unverified.
+        let verified = match unattended.clone() {
+            Some(verified) => Some(verified),
+            None => request.certificate.as_ref().and_then(|certificate| {
+                self.config
+                    .trust
+                    .verify_technician(certificate, self.config.peer, now)
+                    .ok()
+            }),
         };
-        let prompt = ConsentPrompt {
+        let technician = match &verified {
+            Some(verified) => TechnicianIdentity {
+                display_name: verified.technician.clone(),
+                fingerprint: request.technician.fingerprint,
+                verification: Verification::Organisation {
+                    organisation: verified.organisation.clone(),
+                },
+            },
+            None => TechnicianIdentity {
+                verification: Verification::Unverified,
+                ..request.technician
+            },
+        };
+        if let (Some(verified), None) = (&verified, &unattended) {
+            self.audit(
+                now,
+                AuditAction::TechnicianVerified {
+                    organisation: verified.organisation.clone(),
+                    technician: verified.technician.clone(),
+                    unattended: false,
+                },
+                None,
+                Outcome::Succeeded,
+            );
+        }
+        let mut prompt = ConsentPrompt {
             technician,
             scopes: request.scopes,
             reason: request.reason,
+            unattended: unattended.is_some(),
         };
+        if let (Some(verified), Some(policy)) = (&unattended, &self.config.trust.unattended) {
+            let allowed = request
+                .scopes
+                .intersection(verified.scopes)
+                .intersection(policy.max_scopes);
+            let automatic = allowed.difference(policy.confirm_scopes);
+            let needs_click = allowed.intersection(policy.confirm_scopes);
+            self.audit(
+                now,
+                AuditAction::ConsentAsked {
+                    scopes: request.scopes,
+                    reason: prompt.reason.clone(),
+                },
+                None,
+                Outcome::Succeeded,
+            );
+            if !automatic.is_empty() {
+                // The policy consents for what needs no click; the rest is asked of a
+                // present user as a request during the session.
+                self.audit_as(
+                    Actor::Agent,
+                    now,
+                    AuditAction::ConsentAnswered { granted: automatic },
+                    None,
+                    Outcome::Succeeded,
+                );
+                self.events.push_back(AgentEvent::UnattendedSession {
+                    technician: prompt.technician.clone(),
+                });
+                let mut active = self.activate(automatic);
+                if !needs_click.is_empty() {
+                    active.pending_request = Some(needs_click);
+                    self.events.push_back(AgentEvent::ScopeRequestNeeded {
+                        scopes: needs_click,
+                        reason: prompt.reason,
+                    });
+                }
+                return (State::Active(active), Ok(()));
+            }
+            if needs_click.is_empty() {
+                let reason = "nothing asked for is allowed by this device's unattended \
+                              policy and the technician's certificate"
+                    .to_owned();
+                self.audit_as(
+                    Actor::Agent,
+                    now,
+                    AuditAction::ConsentAnswered {
+                        granted: ScopeSet::empty(),
+                    },
+                    None,
+                    Outcome::Refused {
+                        reason: reason.clone(),
+                    },
+                );
+                self.transmit.push_back(ControlMessage::ConsentDecision(
+                    ConsentDecision::Refused {
+                        reason: reason.clone(),
+                    },
+                ));
+                self.finish(Role::Agent, EndReason::ConsentRefused { reason }, now);
+                return (State::Closed, Ok(()));
+            }
+            prompt.scopes = needs_click;
+            self.events
+                .push_back(AgentEvent::ConsentNeeded(prompt.clone()));
+            return (State::AwaitingUserDecision { prompt }, Ok(()));
+        }
         self.audit(
             now,
             AuditAction::ConsentAsked {
@@ -532,6 +768,17 @@ impl AgentSession {
             ControlMessage::Pong(n) => self
                 .events
                 .push_back(AgentEvent::Deliver(ControlMessage::Pong(n))),
+            ControlMessage::RunCommand(request) => {
+                let message = ControlMessage::RunCommand(request);
+                match authorize(&message, active.granted) {
+                    Err(denied) => self.refuse(&mut active, &message, &denied, now),
+                    Ok(()) => {
+                        if let ControlMessage::RunCommand(request) = message {
+                            self.on_run_command(&mut active, request, now);
+                        }
+                    }
+                }
+            }
             message
                 if is_agent_to_viewer(&message) || matches!(message, ControlMessage::Hello(_)) =>
             {
@@ -568,6 +815,154 @@ impl AgentSession {
             },
         }
         (State::Active(active), Ok(()))
+    }
+
+    fn on_run_command(&mut self, active: &mut Active, request: CommandRequest, now: Timestamp) {
+        let in_flight = active.awaiting_confirmation.len() + active.running.len();
+        let duplicate = active.running.contains(&request.id)
+            || active
+                .awaiting_confirmation
+                .iter()
+                .any(|waiting| waiting.id == request.id);
+        if duplicate || in_flight >= MAX_ACTIONS_IN_FLIGHT {
+            let reason = if duplicate {
+                "an action with this number is still in progress".to_owned()
+            } else {
+                format!("at most {MAX_ACTIONS_IN_FLIGHT} actions may wait or run at once")
+            };
+            self.transmit
+                .push_back(ControlMessage::ActionRefused(ActionRefusal {
+                    id: request.id,
+                    reason,
+                }));
+            return;
+        }
+        let needs_confirmation = self
+            .config
+            .trust
+            .confirm_actions
+            .contains(Scope::RunCommands);
+        self.audit(
+            now,
+            AuditAction::ActionRequested {
+                message: "run-command".to_owned(),
+                summary: request.command_line.clone(),
+                needs_confirmation,
+            },
+            Some(Scope::RunCommands),
+            Outcome::Succeeded,
+        );
+        if needs_confirmation {
+            self.transmit
+                .push_back(ControlMessage::ActionPending(ActionPending {
+                    id: request.id,
+                }));
+            self.events.push_back(AgentEvent::ActionConfirmationNeeded {
+                id: request.id,
+                scope: Scope::RunCommands,
+                description: request.command_line.clone(),
+            });
+            active.awaiting_confirmation.push(request);
+        } else {
+            active.running.push(request.id);
+            self.events.push_back(AgentEvent::RunCommand(request));
+        }
+    }
+
+    /// The end user confirmed (`approved`) or refused one action.
+    pub fn answer_action(
+        &mut self,
+        id: u32,
+        approved: bool,
+        now: Timestamp,
+    ) -> Result<(), LocalMisuse> {
+        let wrong_phase = LocalMisuse::WrongPhase {
+            action: "answer an action confirmation",
+            phase: self.phase().name(),
+        };
+        let State::Active(active) = &mut self.state else {
+            return Err(wrong_phase);
+        };
+        let Some(index) = active
+            .awaiting_confirmation
+            .iter()
+            .position(|waiting| waiting.id == id)
+        else {
+            return Err(wrong_phase);
+        };
+        let request = active.awaiting_confirmation.remove(index);
+        // The permission may have been withdrawn while the question was up.
+        let still_allowed = active.granted.contains(Scope::RunCommands);
+        let run = approved && still_allowed;
+        if run {
+            active.running.push(id);
+        }
+        self.audit_as(
+            Actor::EndUser,
+            now,
+            AuditAction::ActionAnswered {
+                message: "run-command".to_owned(),
+                summary: request.command_line.clone(),
+                approved,
+            },
+            Some(Scope::RunCommands),
+            Outcome::Succeeded,
+        );
+        if run {
+            self.events.push_back(AgentEvent::RunCommand(request));
+        } else {
+            let reason = if approved {
+                "the permission to run commands was withdrawn".to_owned()
+            } else {
+                "the end user refused to run this command".to_owned()
+            };
+            self.transmit
+                .push_back(ControlMessage::ActionRefused(ActionRefusal { id, reason }));
+        }
+        Ok(())
+    }
+
+    /// A command started by [`AgentEvent::RunCommand`] ended (or could not start:
+    /// then `output.exit_code` is none and `stderr` says why).
+    pub fn command_finished(
+        &mut self,
+        mut output: CommandOutput,
+        now: Timestamp,
+    ) -> Result<(), LocalMisuse> {
+        let wrong_phase = LocalMisuse::WrongPhase {
+            action: "report a command's result",
+            phase: self.phase().name(),
+        };
+        let State::Active(active) = &mut self.state else {
+            return Err(wrong_phase);
+        };
+        let Some(index) = active.running.iter().position(|id| *id == output.id) else {
+            return Err(wrong_phase);
+        };
+        active.running.remove(index);
+        output.truncated |= truncate_to(&mut output.stdout, MAX_COMMAND_OUTPUT_LEN);
+        output.truncated |= truncate_to(&mut output.stderr, MAX_COMMAND_OUTPUT_LEN);
+        let summary = format!(
+            "exit code {}, {} bytes of output, {} bytes of errors{}",
+            output
+                .exit_code
+                .map_or_else(|| "none".to_owned(), |code| code.to_string()),
+            output.stdout.len(),
+            output.stderr.len(),
+            if output.truncated { ", cut" } else { "" }
+        );
+        self.audit(
+            now,
+            AuditAction::Action {
+                message: "run-command".to_owned(),
+                summary,
+            },
+            Some(Scope::RunCommands),
+            Outcome::Succeeded,
+        );
+        self.transmit
+            .push_back(ControlMessage::CommandOutput(output));
+        Ok(())
     }
 
     /// Handles a datagram from the viewer.
@@ -666,19 +1061,27 @@ impl AgentSession {
             self.state = State::Closed;
             return Ok(());
         }
+        let active = self.activate(granted);
+        self.state = State::Active(active);
+        Ok(())
+    }
+
+    /// Sends the grant and returns the active state for it.
+    fn activate(&mut self, granted: ScopeSet) -> Active {
         self.transmit
             .push_back(ControlMessage::ConsentDecision(ConsentDecision::Granted(
                 granted,
             )));
         self.events.push_back(AgentEvent::ScopesChanged(granted));
-        self.state = State::Active(Active {
+        Active {
             granted,
+            awaiting_confirmation: Vec::new(),
+            running: Vec::new(),
             pending_request: None,
             used: ScopeSet::empty(),
             newest_pointer_move: None,
             refusals_audited: HashSet::new(),
-        });
-        Ok(())
+        }
     }
 
     /// The end user answered a request for more scopes made during the session.
@@ -758,12 +1161,18 @@ impl AgentSession {
 
     /// The end user pressed Stop: the session ends at once.
     pub fn stop(&mut self, now: Timestamp) {
+        self.end(EndReason::StoppedByUser, now);
+    }
+
+    /// The agent ends the session for `reason` (e.g. another session holds the
+    /// screen, or nobody answered "continue?").
+    pub fn end(&mut self, reason: EndReason, now: Timestamp) {
         if matches!(self.state, State::Closed) {
             return;
         }
         self.state = State::Closed;
-        self.send_end(EndReason::StoppedByUser);
-        self.finish(Role::Agent, EndReason::StoppedByUser, now);
+        self.send_end(reason.clone());
+        self.finish(Role::Agent, reason, now);
     }
 
     /// The connection went away (closed, timed out, or reset).
@@ -914,11 +1323,15 @@ impl AgentSession {
         }
     }
 
+    fn technician_actor(&self) -> Actor {
+        Actor::Technician {
+            fingerprint: self.config.peer,
+        }
+    }
+
     fn audit_auth(&mut self, now: Timestamp, outcome: Outcome) {
         self.audit_as(
-            Actor::Technician {
-                fingerprint: self.config.peer,
-            },
+            self.technician_actor(),
             now,
             AuditAction::Authentication,
             None,
@@ -989,6 +1402,9 @@ fn is_agent_to_viewer(message: &ControlMessage) -> bool {
             | ControlMessage::ConsentDecision(_)
             | ControlMessage::ScopeGrant(_)
             | ControlMessage::ScopeRefused(_)
+            | ControlMessage::ActionPending(_)
+            | ControlMessage::ActionRefused(_)
+            | ControlMessage::CommandOutput(_)
             | ControlMessage::MonitorList(_)
             | ControlMessage::CursorImage(_)
             | ControlMessage::VideoQuality(_)

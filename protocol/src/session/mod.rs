@@ -27,7 +27,7 @@ mod agent;
 mod viewer;
 
 pub use agent::{AgentConfig, AgentEvent, AgentSession, ConsentAnswer, ConsentPrompt};
-pub use viewer::{SendError, ViewerConfig, ViewerEvent, ViewerSession};
+pub use viewer::{Credential, SendError, ViewerConfig, ViewerEvent, ViewerSession};
 
 /// The phase of a session, for display and errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -6,18 +6,20 @@
 
 use std::collections::VecDeque;
 
+use crate::action::{CommandOutput, CommandRequest};
 use crate::authorize::{Denied, authorize};
 use crate::code::OneTimeCode;
 use crate::error::{LocalMisuse, PeerMisbehaved};
 use crate::identity::Fingerprint;
 use crate::message::{
     AuthMessage, Capabilities, ConsentDecision, ConsentRequest, ControlMessage, Datagram,
-    EndReason, Hello, ScopeRequest, SessionEnd, SessionId, TechnicianIdentity, Verification,
-    VideoFrameHeader,
+    EndReason, Hello, ScopeRequest, SessionEnd, SessionId, TechnicianIdentity, UnattendedAuth,
+    Verification, VideoFrameHeader,
 };
 use crate::pake::{Confirmation, PakeContext, PakeSide, PakeStart};
 use crate::scope::ScopeSet;
 use crate::session::Phase;
+use crate::trust::TechnicianCertificate;
 use crate::version::{self, Announced, ProtocolVersion, Role};
 
 mod quality;
@@ -32,8 +34,11 @@ pub struct ViewerConfig {
     pub peer: Fingerprint,
     /// The TLS exporter value of this connection.
     pub channel_binding: Vec<u8>,
-    /// The code the end user read out.
-    pub code: OneTimeCode,
+    /// How the technician authenticates.
+    pub credential: Credential,
+    /// The technician's certificate, if their organisation gave them one; shown
+    /// verified in the end user's consent prompt when the agent trusts its signer.
+    pub certificate: Option<TechnicianCertificate>,
     /// The technician's name, shown to the end user.
     pub technician_name: String,
     /// What the technician asks to do.
@@ -46,6 +51,22 @@ pub struct ViewerConfig {
     pub versions: Vec<ProtocolVersion>,
     /// Optional features.
     pub capabilities: Capabilities,
+}
+
+/// How the technician proves they may connect.
+#[derive(Clone, Debug)]
+pub enum Credential {
+    /// The one-time code the end user read out (attended support).
+    Code(OneTimeCode),
+    /// Unattended access with an organisation's certificate.
+    Unattended {
+        /// The certificate of the technician's key (the viewer's identity key).
+        certificate: TechnicianCertificate,
+        /// [`crate::trust::sign_unattended_proof`] for this connection.
+        proof: Vec<u8>,
+        /// The second-factor code, when the technician has one.
+        totp: Option<String>,
+    },
 }
 
 /// Something the viewer must act on or show.
@@ -66,6 +87,20 @@ pub enum ViewerEvent {
         /// Why, if the user said.
         reason: String,
     },
+    /// The end user is asked to confirm this action: show that it waits.
+    ActionPending {
+        /// The action's id, from [`ViewerSession::run_command`].
+        id: u32,
+    },
+    /// The action was refused or could not start.
+    ActionRefused {
+        /// The action's id.
+        id: u32,
+        /// Why.
+        reason: String,
+    },
+    /// A command's result.
+    CommandOutput(CommandOutput),
     /// A message to show or act on (chat, clipboard, error reports, pong).
     Deliver(ControlMessage),
     /// The session is over.
@@ -98,6 +133,7 @@ enum State {
     AwaitingHello,
     AwaitingSpake(PakeStart),
     AwaitingConfirm(Confirmation),
+    AwaitingUnattendedAcceptance,
     AwaitingConsent,
     Active {
         granted: ScopeSet,
@@ -110,7 +146,9 @@ impl State {
     fn phase(&self) -> Phase {
         match self {
             State::AwaitingHello => Phase::AwaitingHello,
-            State::AwaitingSpake(_) | State::AwaitingConfirm(_) => Phase::Authenticating,
+            State::AwaitingSpake(_)
+            | State::AwaitingConfirm(_)
+            | State::AwaitingUnattendedAcceptance => Phase::Authenticating,
             State::AwaitingConsent => Phase::AwaitingConsent,
             State::Active { .. } => Phase::Active,
             State::Closed => Phase::Closed,
@@ -125,6 +163,9 @@ pub struct ViewerSession {
     version: Option<ProtocolVersion>,
     session_id: Option<SessionId>,
     next_pointer_sequence: u64,
+    next_action_id: u32,
+    /// Ids of actions sent and not yet answered with a refusal or a result.
+    actions_in_flight: Vec<u32>,
     newest_cursor_sequence: Option<u64>,
     transmit: VecDeque<ControlMessage>,
     events: VecDeque<ViewerEvent>,
@@ -157,6 +198,8 @@ impl ViewerSession {
             version: None,
             session_id: None,
             next_pointer_sequence: 0,
+            next_action_id: 1,
+            actions_in_flight: Vec::new(),
             newest_cursor_sequence: None,
             transmit: VecDeque::from([hello]),
             events: VecDeque::new(),
@@ -278,6 +321,10 @@ impl ViewerSession {
                 State::AwaitingConfirm(confirmation),
                 ControlMessage::Auth(AuthMessage::Confirm(mac)),
             ) => self.on_confirm(&confirmation, &mac),
+            (
+                State::AwaitingUnattendedAcceptance,
+                ControlMessage::Auth(AuthMessage::UnattendedAccepted),
+            ) => self.on_authenticated(),
             (State::AwaitingConsent, ControlMessage::ConsentDecision(decision)) => {
                 self.on_decision(decision)
             }
@@ -330,13 +377,31 @@ impl ViewerSession {
         match version::negotiate(&local, &peer) {
             Ok(version) => {
                 self.version = Some(version);
-                let start =
-                    PakeStart::new(PakeSide::Viewer, &self.config.code, &self.pake_context());
-                self.transmit
-                    .push_back(ControlMessage::Auth(AuthMessage::Spake2(
-                        start.message().to_vec(),
-                    )));
-                (State::AwaitingSpake(start), Ok(()))
+                match &self.config.credential {
+                    Credential::Code(code) => {
+                        let start = PakeStart::new(PakeSide::Viewer, code, &self.pake_context());
+                        self.transmit
+                            .push_back(ControlMessage::Auth(AuthMessage::Spake2(
+                                start.message().to_vec(),
+                            )));
+                        (State::AwaitingSpake(start), Ok(()))
+                    }
+                    Credential::Unattended {
+                        certificate,
+                        proof,
+                        totp,
+                    } => {
+                        self.transmit
+                            .push_back(ControlMessage::Auth(AuthMessage::Unattended(
+                                UnattendedAuth {
+                                    certificate: certificate.clone(),
+                                    proof: proof.clone(),
+                                    totp: totp.clone(),
+                                },
+                            )));
+                        (State::AwaitingUnattendedAcceptance, Ok(()))
+                    }
+                }
             }
             Err(mismatch) => {
                 // The agent ends the session with the same explanation; say it first.
@@ -395,9 +460,18 @@ impl ViewerSession {
             }));
             return (State::Closed, Ok(()));
         }
+        self.on_authenticated()
+    }
+
+    /// Authentication succeeded: ask for consent, presenting the certificate if any.
+    fn on_authenticated(&mut self) -> (State, Result<(), PeerMisbehaved>) {
         self.events.push_back(ViewerEvent::Authenticated {
             session_id: self.session_id,
         });
+        let certificate = match &self.config.credential {
+            Credential::Unattended { certificate, .. } => Some(certificate.clone()),
+            Credential::Code(_) => self.config.certificate.clone(),
+        };
         self.transmit
             .push_back(ControlMessage::ConsentRequest(ConsentRequest {
                 technician: TechnicianIdentity {
@@ -407,6 +481,7 @@ impl ViewerSession {
                 },
                 scopes: self.config.requested,
                 reason: self.config.reason.clone(),
+                certificate,
             }));
         (State::AwaitingConsent, Ok(()))
     }
@@ -469,6 +544,9 @@ impl ViewerSession {
             ControlMessage::VideoQuality(quality) => {
                 result = self.on_video_quality(granted, quality);
             }
+            message @ (ControlMessage::ActionPending(_)
+            | ControlMessage::ActionRefused(_)
+            | ControlMessage::CommandOutput(_)) => result = self.on_action_update(message),
             message @ ControlMessage::ClipboardText(_) => {
                 // The agent's clipboard is only taken while the scope is granted.
                 if authorize(&message, granted).is_ok() {
@@ -494,6 +572,56 @@ impl ViewerSession {
             },
             result,
         )
+    }
+
+    /// An answer about an action this viewer asked for; answers about any other id
+    /// are peer misbehaviour.
+    fn on_action_update(&mut self, message: ControlMessage) -> Result<(), PeerMisbehaved> {
+        let (id, finished) = match &message {
+            ControlMessage::ActionPending(pending) => (pending.id, false),
+            ControlMessage::ActionRefused(refusal) => (refusal.id, true),
+            ControlMessage::CommandOutput(output) => (output.id, true),
+            _ => return Ok(()),
+        };
+        let Some(index) = self.actions_in_flight.iter().position(|known| *known == id) else {
+            return Err(PeerMisbehaved::OutOfPhase {
+                message: message.kind(),
+                phase: "no action with this number was asked for",
+            });
+        };
+        if finished {
+            self.actions_in_flight.remove(index);
+        }
+        let event = match message {
+            ControlMessage::ActionPending(pending) => ViewerEvent::ActionPending { id: pending.id },
+            ControlMessage::ActionRefused(refusal) => ViewerEvent::ActionRefused {
+                id: refusal.id,
+                reason: refusal.reason,
+            },
+            ControlMessage::CommandOutput(output) => ViewerEvent::CommandOutput(output),
+            _ => return Ok(()),
+        };
+        self.events.push_back(event);
+        Ok(())
+    }
+
+    /// Asks the agent to run `command_line`; returns the action's id. Needs the
+    /// `commands` permission.
+    pub fn run_command(&mut self, command_line: String) -> Result<u32, SendError> {
+        let id = self.next_action_id;
+        let message = ControlMessage::RunCommand(CommandRequest { id, command_line });
+        let State::Active { granted, .. } = self.state else {
+            return Err(SendError::Local(LocalMisuse::WrongPhase {
+                action: "run a command",
+                phase: self.phase().name(),
+            }));
+        };
+        authorize(&message, granted)?;
+        message.check_limits().map_err(LocalMisuse::from)?;
+        self.next_action_id = self.next_action_id.wrapping_add(1).max(1);
+        self.actions_in_flight.push(id);
+        self.transmit.push_back(message);
+        Ok(id)
     }
 
     /// Whether a received video frame may be decoded and shown: only in an active
@@ -652,5 +780,6 @@ fn is_viewer_to_agent(message: &ControlMessage) -> bool {
             | ControlMessage::TypeText(_)
             | ControlMessage::SelectMonitor(_)
             | ControlMessage::QualityPreference(_)
+            | ControlMessage::RunCommand(_)
     )
 }

@@ -14,8 +14,9 @@ use lifeline_protocol::code::{CodeGuard, CodePolicy, OneTimeCode};
 use lifeline_protocol::framing::{ControlReader, encode_control};
 use lifeline_protocol::message::{Capabilities, ControlMessage};
 use lifeline_protocol::session::{
-    AgentConfig, AgentEvent, AgentSession, ViewerConfig, ViewerEvent, ViewerSession,
+    AgentConfig, AgentEvent, AgentSession, Credential, ViewerConfig, ViewerEvent, ViewerSession,
 };
+use lifeline_protocol::trust::Trust;
 use lifeline_protocol::version::SUPPORTED_VERSIONS;
 use lifeline_protocol::{Fingerprint, PeerMisbehaved, PublicKey, ScopeSet, Timestamp};
 
@@ -38,6 +39,7 @@ pub(crate) fn agent_config(channel_binding: &[u8]) -> AgentConfig {
         software_version: "0.1.0".to_owned(),
         versions: SUPPORTED_VERSIONS.to_vec(),
         capabilities: Capabilities::H264,
+        trust: Trust::default(),
     }
 }
 
@@ -50,7 +52,8 @@ pub(crate) fn viewer_config(
         local: viewer_key(),
         peer: agent_key(),
         channel_binding: channel_binding.to_vec(),
-        code: code.clone(),
+        credential: Credential::Code(code.clone()),
+        certificate: None,
         technician_name: "Sam from IT".to_owned(),
         requested,
         reason: "printer does not print".to_owned(),

@@ -13,15 +13,17 @@
 //! is spent on it.
 
 use lifeline_codec::BgraFrame;
-use x11rb::connection::{Connection, RequestConnection as _};
-use x11rb::protocol::randr::ConnectionExt as _;
+use x11rb::connection::Connection;
 use x11rb::protocol::shm::ConnectionExt as _;
 use x11rb::protocol::xfixes::{ConnectionExt as _, GetCursorImageReply};
-use x11rb::protocol::xproto::{Atom, ConnectionExt as _, ImageFormat, ImageOrder, Window};
+use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat, ImageOrder, Window};
 use x11rb::rust_connection::RustConnection;
 use x11rb::{NONE, protocol};
 
 use super::damage::DamageWatch;
+use super::monitors::{
+    RawMonitor, backend, has_extension, has_randr_monitors, monitors, raw_monitors, to_monitor,
+};
 use super::shm::ShmSegment;
 use crate::platform::{CaptureError, Capturer, CursorShape, CursorState, Monitor};
 
@@ -55,18 +57,6 @@ struct Selected {
     monitor: RawMonitor,
 }
 
-/// A monitor as the server describes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct RawMonitor {
-    /// RandR name atom; `NONE` for the whole root window.
-    name: Atom,
-    primary: bool,
-    x: i16,
-    y: i16,
-    width: u16,
-    height: u16,
-}
-
 impl X11Capturer {
     /// Connects to `display` (`None`: `$DISPLAY`) and selects monitor 0.
     ///
@@ -78,13 +68,7 @@ impl X11Capturer {
         let (conn, screen_num) = super::connect(display)
             .map_err(|(display, reason)| CaptureError::NoDisplay { display, reason })?;
         let root = check_pixel_format(&conn, screen_num)?;
-        let has_randr = has_extension(&conn, protocol::randr::X11_EXTENSION_NAME)?
-            && conn
-                .randr_query_version(1, 5)
-                .map_err(backend)?
-                .reply()
-                .map_err(backend)
-                .map(|v| (v.major_version, v.minor_version) >= (1, 5))?;
+        let has_randr = has_randr_monitors(&conn)?;
         let has_xfixes = has_extension(&conn, protocol::xfixes::X11_EXTENSION_NAME)?;
         if has_xfixes {
             // XFixes answers nothing else before the version is negotiated.
@@ -143,48 +127,7 @@ impl X11Capturer {
 
     /// The current monitors, primary first, then in the server's order.
     fn raw_monitors(&self) -> Result<Vec<RawMonitor>, CaptureError> {
-        let mut monitors = Vec::new();
-        if self.has_randr {
-            let reply = self
-                .conn
-                .randr_get_monitors(self.root, true)
-                .map_err(backend)?
-                .reply()
-                .map_err(backend)?;
-            monitors.extend(
-                reply
-                    .monitors
-                    .iter()
-                    .filter(|m| m.width > 0 && m.height > 0)
-                    .map(|m| RawMonitor {
-                        name: m.name,
-                        primary: m.primary,
-                        x: m.x,
-                        y: m.y,
-                        width: m.width,
-                        height: m.height,
-                    }),
-            );
-            // Stable: non-primary monitors keep the server's order.
-            monitors.sort_by_key(|m| !m.primary);
-        }
-        if monitors.is_empty() {
-            let geometry = self
-                .conn
-                .get_geometry(self.root)
-                .map_err(backend)?
-                .reply()
-                .map_err(backend)?;
-            monitors.push(RawMonitor {
-                name: NONE,
-                primary: true,
-                x: 0,
-                y: 0,
-                width: geometry.width,
-                height: geometry.height,
-            });
-        }
-        Ok(monitors)
+        raw_monitors(&self.conn, self.root, self.has_randr)
     }
 
     /// Finds the selected monitor in `monitors` (by name, else by index) and updates
@@ -230,39 +173,14 @@ impl X11Capturer {
         Ok(())
     }
 
-    fn monitor_name(&self, name: Atom) -> Result<String, CaptureError> {
-        if name == NONE {
-            return Ok("screen".to_owned());
-        }
-        let reply = self
-            .conn
-            .get_atom_name(name)
-            .map_err(backend)?
-            .reply()
-            .map_err(backend)?;
-        Ok(String::from_utf8_lossy(&reply.name).into_owned())
-    }
-
     fn to_monitor(&self, index: u32, raw: &RawMonitor) -> Result<Monitor, CaptureError> {
-        Ok(Monitor {
-            index,
-            name: self.monitor_name(raw.name)?,
-            x: raw.x.into(),
-            y: raw.y.into(),
-            width: raw.width.into(),
-            height: raw.height.into(),
-            primary: raw.primary,
-        })
+        to_monitor(&self.conn, index, raw)
     }
 }
 
 impl Capturer for X11Capturer {
     fn monitors(&mut self) -> Result<Vec<Monitor>, CaptureError> {
-        let raw = self.raw_monitors()?;
-        (0..)
-            .zip(&raw)
-            .map(|(index, monitor)| self.to_monitor(index, monitor))
-            .collect()
+        monitors(&self.conn, self.root, self.has_randr)
     }
 
     fn select_monitor(&mut self, index: u32) -> Result<Monitor, CaptureError> {
@@ -391,14 +309,6 @@ fn frame_len(monitor: &RawMonitor) -> usize {
     usize::from(monitor.width) * usize::from(monitor.height) * 4
 }
 
-fn backend(error: impl std::fmt::Display) -> CaptureError {
-    CaptureError::Backend(error.to_string())
-}
-
-fn has_extension(conn: &RustConnection, name: &'static str) -> Result<bool, CaptureError> {
-    Ok(conn.extension_information(name).map_err(backend)?.is_some())
-}
-
 /// Checks that ZPixmaps of the screen are 32-bit little-endian BGRX; returns its root.
 fn check_pixel_format(conn: &RustConnection, screen_num: usize) -> Result<Window, CaptureError> {
     let setup = conn.setup();
@@ -433,7 +343,7 @@ fn check_pixel_format(conn: &RustConnection, screen_num: usize) -> Result<Window
 }
 
 /// The pointer image from XFixes as premultiplied RGBA.
-fn cursor_shape(reply: &GetCursorImageReply) -> Result<CursorShape, CaptureError> {
+pub(super) fn cursor_shape(reply: &GetCursorImageReply) -> Result<CursorShape, CaptureError> {
     let pixels = usize::from(reply.width) * usize::from(reply.height);
     if reply.cursor_image.len() != pixels {
         return Err(CaptureError::Backend(format!(

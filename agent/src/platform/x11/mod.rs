@@ -3,6 +3,9 @@
 //!
 //! - `capture`: MIT-SHM `GetImage` of the selected monitor (RandR 1.5 monitors), with a
 //!   plain `GetImage` fallback, and the pointer through XFixes.
+//! - `pointer`: the pointer's position and image, and the monitor list, on a
+//!   connection of their own ([`X11PointerWatcher`]).
+//! - `monitors`: RandR 1.5 monitors, shared by the two.
 //! - `shm`: the System V shared memory segment, the only `unsafe` code here.
 //! - `input`: XTest for pointer, buttons, wheel and keys by physical code; enigo for
 //!   text.
@@ -15,10 +18,13 @@ mod capture;
 mod damage;
 mod input;
 mod keymap;
+mod monitors;
+mod pointer;
 mod shm;
 
 pub use capture::X11Capturer;
 pub use input::X11Injector;
+pub use pointer::X11PointerWatcher;
 
 use x11rb::rust_connection::RustConnection;
 

@@ -123,6 +123,7 @@ async fn fake_session(
             "Ticket #4411: your printer no longer prints. I need to check its settings.",
             "工单 #4411：您的打印机无法打印，我需要检查它的设置。",
         ),
+        unattended: false,
     });
     let mut granted = ScopeSet::from([Scope::ViewScreen, Scope::ControlInput, Scope::Clipboard]);
     let active = |granted| UiEvent::SessionActive {

@@ -13,9 +13,10 @@ use lifeline_protocol::code::CodePolicy;
 
 use crate::audit_log::AuditLog;
 use crate::audit_log::command::AuditCommand;
+use crate::policy::Policy;
 use crate::session::{ServeConfig, serve};
 use crate::ui::text::Lang;
-use crate::ui::{ConsentUi, UiEvent, link, tty::TtyUi, window::WindowUi};
+use crate::ui::{ConsentUi, UiEvent, link, nobody::NobodyUi, tty::TtyUi, window::WindowUi};
 
 /// Share this computer's screen with a support technician, with your consent.
 #[derive(Debug, Parser)]
@@ -47,6 +48,10 @@ pub struct Args {
     /// How long a one-time code stays valid, in seconds.
     #[arg(long, default_value_t = 600)]
     pub code_lifetime_secs: u64,
+    /// The deployment policy file (default: /etc/lifeline/policy.toml, then
+    /// ~/.config/lifeline-agent/policy.toml; see assets/policy.example.toml).
+    #[arg(long, global = true)]
+    pub policy: Option<PathBuf>,
     /// Without a command, the agent runs and waits for a technician.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -58,6 +63,21 @@ pub enum Command {
     /// Check or read the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Run as a system service for unattended access only: no one-time code is shown
+    /// or accepted; technicians with a certificate from an organisation the policy
+    /// trusts connect within its limits. Anyone logged in still sees a running session
+    /// and can stop it (with --consent window or tty).
+    Service,
+    /// Show how the agent reads its policy file, or what is wrong with it.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+/// Policy file commands.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Read the policy (from --policy or the default places) and print what it allows.
+    Check,
 }
 
 /// How the end user is asked for consent.
@@ -67,6 +87,8 @@ pub enum ConsentMode {
     Window,
     /// The terminal.
     Tty,
+    /// Nobody: prompts are refused (for a service on a machine without a desktop).
+    None,
 }
 
 /// Parses arguments, runs the agent, and turns the outcome into an exit code.
@@ -80,6 +102,9 @@ pub fn main() -> ExitCode {
             &mut out,
             &mut err,
         );
+    }
+    if let Some(Command::Policy(PolicyCommand::Check)) = &args.command {
+        return check_policy(args.policy.as_deref());
     }
     if let Some(display) = &args.display {
         use_display(display);
@@ -125,6 +150,22 @@ fn run(args: Args) -> anyhow::Result<()> {
         Some(dir) => dir.clone(),
         None => crate::identity::default_data_dir()?,
     };
+    let service = matches!(args.command, Some(Command::Service));
+    let mut policy = Policy::load(args.policy.as_deref())?;
+    match &policy.source {
+        Some(path) => tracing::info!("policy: {}", path.display()),
+        None => tracing::info!("no policy file: no organisation trusted, no unattended access"),
+    }
+    if service {
+        if policy.trust.unattended.is_none() {
+            anyhow::bail!(
+                "service mode is for unattended access, but the policy does not allow it; \
+                 set [unattended] allowed = true in the policy file (see \
+                 assets/policy.example.toml) or run the agent without `service`"
+            );
+        }
+        policy.trust.refuse_codes = true;
+    }
     let identity = crate::identity::load_or_create(&data_dir)?;
     let audit = AuditLog::open(&data_dir, &identity.key)?;
     let display = args
@@ -152,6 +193,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         pointer: Some(Box::new(move || {
             crate::platform::open_pointer_watcher(pointer_display.as_deref())
         })),
+        policy,
     };
 
     let (notifier, ui_link, commands) = link();
@@ -176,6 +218,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let front_end: Box<dyn ConsentUi> = match args.consent {
         ConsentMode::Window => Box::new(WindowUi::new(lang)),
         ConsentMode::Tty => Box::new(TtyUi::stdio(lang)),
+        ConsentMode::None => Box::new(NobodyUi),
     };
     let ui_result = front_end.run(ui_link);
     let server_result = server
@@ -199,4 +242,19 @@ fn device_id(listen: SocketAddr) -> String {
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "this-computer".to_owned());
     format!("{host}:{}", listen.port())
+}
+
+/// `lifeline-agent policy check`: prints what the policy allows, or what is wrong.
+fn check_policy(explicit: Option<&std::path::Path>) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let policy = match Policy::load(explicit) {
+        Ok(policy) => policy,
+        Err(err) => {
+            let _ = writeln!(std::io::stderr(), "{err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let _ = writeln!(out, "{}", policy.describe());
+    ExitCode::SUCCESS
 }

@@ -11,6 +11,8 @@
 //! - [`ui`]: what the end user sees and decides: code, consent, session banner; in
 //!   windows or on a terminal.
 //! - [`identity`]: the agent's long-term key, kept in the platform data directory.
+//! - [`policy`]: the deployment policy (trusted organisations, unattended access,
+//!   the "continue?" interval), read from a TOML file.
 //! - [`cli`]: command-line arguments and the top-level run function.
 //!
 //! It does not define the wire protocol (see `lifeline-protocol`) or compress video
@@ -21,5 +23,6 @@ pub mod cli;
 pub mod identity;
 pub mod net;
 pub mod platform;
+pub mod policy;
 pub mod session;
 pub mod ui;

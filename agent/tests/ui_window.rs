@@ -94,6 +94,7 @@ fn consent_needed(scopes: ScopeSet, verification: Verification) -> UiEvent {
         technician: technician(verification),
         scopes,
         reason: REASON.to_owned(),
+        unattended: false,
     })
 }
 

@@ -344,7 +344,7 @@ pub enum AuthMessage {
     Confirm(Vec<u8>),
     /// Viewer to agent, instead of SPAKE2: unattended access with an organisation's
     /// certificate (see [`crate::trust`]).
-    Unattended(UnattendedAuth),
+    Unattended(Box<UnattendedAuth>),
     /// Agent to viewer: the unattended credentials were accepted.
     UnattendedAccepted,
 }
@@ -472,7 +472,7 @@ pub struct ConsentRequest {
     pub reason: String,
     /// The technician's certificate, if their organisation gave them one: the agent
     /// shows the verified organisation and name when it trusts the signer.
-    pub certificate: Option<TechnicianCertificate>,
+    pub certificate: Option<Box<TechnicianCertificate>>,
 }
 
 /// Agent to viewer: the end user's answer.

@@ -99,7 +99,7 @@ impl World {
         totp: Option<String>,
     ) -> Credential {
         Credential::Unattended {
-            certificate,
+            certificate: Box::new(certificate),
             proof: sign_unattended_proof(
                 &self.technician,
                 &self.agent_key.public_key().fingerprint(),

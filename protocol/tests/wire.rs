@@ -64,13 +64,13 @@ fn every_control_message() -> Vec<ControlMessage> {
             technician,
             scopes: ScopeSet::all(),
             reason: "fix e-mail".to_owned(),
-            certificate: Some(certificate.clone()),
+            certificate: Some(Box::new(certificate.clone())),
         }),
-        ControlMessage::Auth(AuthMessage::Unattended(UnattendedAuth {
+        ControlMessage::Auth(AuthMessage::Unattended(Box::new(UnattendedAuth {
             certificate,
             proof: vec![7; 64],
             totp: Some("123456".to_owned()),
-        })),
+        }))),
         ControlMessage::Auth(AuthMessage::UnattendedAccepted),
         ControlMessage::RunCommand(CommandRequest {
             id: 7,

@@ -14,6 +14,10 @@
     reason = "test support: a step that cannot be done must fail the test loudly"
 )]
 
+pub mod hostile;
+
+pub mod netns;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -292,10 +296,16 @@ impl Agent {
 
     /// Starts an agent listening on `address`, with extra arguments.
     pub fn start_on(display: &str, address: &str, extra: &[&str]) -> Self {
+        Self::start_wrapped(&[], display, address, extra)
+    }
+
+    /// Like [`Agent::start_on`], run through `wrapper` (e.g. `ip netns exec NAME`,
+    /// see [`netns::Link::agent_wrapper`]).
+    pub fn start_wrapped(wrapper: &[String], display: &str, address: &str, extra: &[&str]) -> Self {
         let data_dir = tempfile::tempdir().expect("a temporary directory");
         let address = address.to_owned();
         let code_file = data_dir.path().join("code");
-        let mut child = Command::new(workspace_binary("lifeline-agent"))
+        let mut child = wrapped_command(wrapper, &workspace_binary("lifeline-agent"))
             .args([
                 "--listen",
                 &address,
@@ -328,9 +338,11 @@ impl Agent {
             process: Guarded(child),
         };
         assert!(
-            wait_until(Duration::from_secs(20), || agent
-                .stdout()
-                .contains("one-time code")),
+            wait_until(Duration::from_secs(20), || {
+                // Attended agents show a code; services say who may connect without one.
+                let out = agent.stdout();
+                out.contains("one-time code") || out.contains("without a code")
+            }),
             "the agent did not start: {}",
             agent.stderr()
         );
@@ -380,6 +392,23 @@ impl Agent {
     pub fn pid(&self) -> u32 {
         self.process.0.id()
     }
+
+    /// Whether the agent is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.process.0.try_wait(), Ok(None))
+    }
+}
+
+/// `program`, or `wrapper… program` when a wrapper is given.
+fn wrapped_command(wrapper: &[String], program: &Path) -> Command {
+    match wrapper.split_first() {
+        None => Command::new(program),
+        Some((first, rest)) => {
+            let mut command = Command::new(first);
+            command.args(rest).arg(program);
+            command
+        }
+    }
 }
 
 fn collect(stream: impl std::io::Read + Send + 'static) -> Arc<Mutex<String>> {
@@ -419,12 +448,24 @@ pub fn run_headless_viewer(address: &str, code: &str, args: &[&str]) -> ViewerRu
 
 /// Like [`run_headless_viewer`], with a given data directory (to keep known agents).
 pub fn run_headless_viewer_in(dir: &Path, address: &str, code: &str, args: &[&str]) -> ViewerRun {
+    run_headless_viewer_wrapped(&[], dir, address, code, args)
+}
+
+/// Like [`run_headless_viewer_in`], run through `wrapper` (e.g. `ip netns exec NAME`,
+/// see [`netns::Link::viewer_wrapper`]).
+pub fn run_headless_viewer_wrapped(
+    wrapper: &[String],
+    dir: &Path,
+    address: &str,
+    code: &str,
+    args: &[&str],
+) -> ViewerRun {
     let frame_path = dir.join("frame.png");
     let stats_path = dir.join("stats.json");
     // Nothing from an earlier run in the same directory may pass for this run's output.
     let _ = std::fs::remove_file(&frame_path);
     let _ = std::fs::remove_file(&stats_path);
-    let output = Command::new(workspace_binary("lifeline-viewer"))
+    let output = wrapped_command(wrapper, &workspace_binary("lifeline-viewer"))
         .arg("--data-dir")
         .arg(dir)
         .args([

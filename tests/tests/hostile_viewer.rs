@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use lifeline_protocol::framing::{ControlReader, encode_control, encode_datagram};
 use lifeline_protocol::message::{Capabilities, ControlMessage, Datagram, ErrorKind};
-use lifeline_protocol::session::{Phase, ViewerConfig, ViewerSession};
+use lifeline_protocol::session::{Credential, Phase, ViewerConfig, ViewerSession};
 use lifeline_protocol::version::SUPPORTED_VERSIONS;
 use lifeline_protocol::{OneTimeCode, Scope, ScopeSet};
 use lifeline_tests::{Agent, Xvfb, wait_until};
@@ -70,7 +70,8 @@ fn input_without_the_input_permission_is_refused_and_audited() {
             local: identity.key.public_key().fingerprint(),
             peer: lifeline_viewer::net::peer_fingerprint(&connection).unwrap(),
             channel_binding: lifeline_viewer::net::channel_binding(&connection).unwrap(),
-            code,
+            credential: Credential::Code(code),
+            certificate: None,
             technician_name: "Mallory".to_owned(),
             requested: ScopeSet::from([Scope::ViewScreen, Scope::ControlInput]),
             reason: String::new(),

@@ -16,11 +16,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use lifeline_protocol::{Scope, ScopeSet};
+use lifeline_protocol::message::QualityPreference;
+use lifeline_protocol::{Fingerprint, Scope, ScopeSet};
 
 use crate::headless::{self, HeadlessOptions};
 use crate::known_agents::KnownAgents;
-use crate::link::ConnectRequest;
+use crate::link::{ConnectRequest, RequestCredential};
+use crate::org::{CertificateCommand, OrgCommand};
 use crate::session::SessionContext;
 use crate::ui::{WindowOptions, run_window};
 
@@ -45,11 +47,18 @@ pub struct Args {
 pub enum Action {
     /// Connect to an agent.
     Connect(Box<ConnectArgs>),
-    /// Print the technician key's fingerprint.
+    /// Print the technician key's fingerprint and public key (send the public key to
+    /// your organisation's admin to get a certificate).
     Fingerprint,
     /// Check or export a session recording.
     #[command(subcommand)]
     Recording(crate::recording::command::RecordingCommand),
+    /// Organisation administration: keys, technician certificates, TOTP secrets.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Your technician certificate: import or show.
+    #[command(subcommand)]
+    Certificate(CertificateCommand),
 }
 
 /// `connect` arguments.
@@ -58,8 +67,20 @@ pub struct ConnectArgs {
     /// The agent's device ID (host:port).
     pub address: String,
     /// The one-time code the end user reads out.
+    #[arg(long, required_unless_present = "unattended")]
+    pub code: Option<String>,
+    /// Unattended access: no code and no one needed at the other end; uses your
+    /// certificate (`certificate import`) within the agent's policy.
+    #[arg(long, conflicts_with = "code")]
+    pub unattended: bool,
+    /// Unattended: the 6-digit code from your authenticator app, when the agent's policy
+    /// asks for a second factor.
+    #[arg(long, requires = "unattended")]
+    pub totp: Option<String>,
+    /// The agent key's fingerprint (hex, as `lifeline-agent` logs it), to check on a
+    /// first unattended connection; otherwise the key remembered for the address.
     #[arg(long)]
-    pub code: String,
+    pub agent_fingerprint: Option<String>,
     /// Permissions to ask for, e.g. `view,input`.
     #[arg(long, default_value = "view,input")]
     pub scopes: String,
@@ -91,6 +112,11 @@ pub struct ConnectArgs {
     /// too; see `recording verify` and `recording export`).
     #[arg(long)]
     pub record: Option<PathBuf>,
+    /// On a slow link, what matters more: `quality` (sharp text: full resolution, fewer
+    /// frames) or `speed` (fluid motion: more frames, a smaller picture). The toolbar
+    /// changes it during a session.
+    #[arg(long, default_value = "quality", value_parser = parse_preference)]
+    pub prefer: QualityPreference,
     /// Headless: give up when the end user has not answered after this many seconds.
     #[arg(long, default_value_t = 120)]
     pub consent_timeout: u64,
@@ -127,15 +153,44 @@ fn run(args: Args) -> anyhow::Result<()> {
         Some(dir) => dir.clone(),
         None => crate::identity::default_data_dir()?,
     };
-    let identity = crate::identity::load_or_create(&data_dir)?;
-    if let Some(Action::Fingerprint) = args.command {
-        let mut out = std::io::stdout().lock();
-        std::io::Write::write_fmt(
-            &mut out,
-            format_args!("{}\n", identity.key.public_key().fingerprint()),
-        )?;
-        return Ok(());
+    if let Some(Action::Org(command)) = &args.command {
+        return crate::org::run_org(command, &mut std::io::stdout().lock());
     }
+    let identity = crate::identity::load_or_create(&data_dir)?;
+    match &args.command {
+        Some(Action::Fingerprint) => {
+            let mut out = std::io::stdout().lock();
+            let public = identity.key.public_key();
+            std::io::Write::write_fmt(
+                &mut out,
+                format_args!(
+                    "{}\npublic key: {}\n",
+                    public.fingerprint(),
+                    public.to_text()
+                ),
+            )?;
+            return Ok(());
+        }
+        Some(Action::Certificate(command)) => {
+            return crate::org::run_certificate(
+                command,
+                &data_dir,
+                &identity.key,
+                &mut std::io::stdout().lock(),
+            );
+        }
+        _ => {}
+    }
+    let certificate = match crate::org::load(&data_dir)? {
+        Some(certificate) => match crate::org::check_own(&certificate, &identity.key) {
+            Ok(()) => Some(certificate),
+            Err(err) => {
+                tracing::warn!("not presenting the technician certificate: {err:#}");
+                None
+            }
+        },
+        None => None,
+    };
     let known_agents = KnownAgents::load(&data_dir)?;
     let context = SessionContext {
         identity: Arc::new(identity),
@@ -143,6 +198,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         data_dir: data_dir.clone(),
         frame_log: None,
         record: None,
+        certificate,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -163,9 +219,9 @@ fn run(args: Args) -> anyhow::Result<()> {
             Ok(())
         }
         command => {
-            let initial = match command {
-                Some(Action::Connect(connect)) => Some(request(&connect)?),
-                _ => None,
+            let (initial, preference) = match command {
+                Some(Action::Connect(connect)) => (Some(request(&connect)?), connect.prefer),
+                _ => (None, QualityPreference::default()),
             };
             let (session_end, window) = crate::link::link();
             let manager = runtime.spawn(crate::session::run_manager(context, session_end));
@@ -175,6 +231,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                     fullscreen: args.fullscreen,
                     initial,
                     data_dir: Some(data_dir),
+                    preference,
                 },
             );
             manager.abort();
@@ -185,13 +242,30 @@ fn run(args: Args) -> anyhow::Result<()> {
 
 fn request(connect: &ConnectArgs) -> anyhow::Result<ConnectRequest> {
     let scopes: ScopeSet = connect.scopes.parse()?;
+    let credential = if connect.unattended {
+        RequestCredential::Unattended {
+            totp: connect.totp.clone(),
+        }
+    } else {
+        RequestCredential::Code(connect.code.clone().unwrap_or_default())
+    };
+    let agent_fingerprint = connect
+        .agent_fingerprint
+        .as_deref()
+        .map(parse_fingerprint)
+        .transpose()?;
     Ok(ConnectRequest {
         address: connect.address.clone(),
-        code: connect.code.clone(),
+        credential,
+        agent_fingerprint,
         scopes,
         technician_name: connect.name.clone(),
         reason: connect.reason.clone(),
     })
+}
+
+fn parse_preference(text: &str) -> Result<QualityPreference, String> {
+    text.parse()
 }
 
 fn headless_options(connect: ConnectArgs) -> anyhow::Result<HeadlessOptions> {
@@ -209,6 +283,30 @@ fn headless_options(connect: ConnectArgs) -> anyhow::Result<HeadlessOptions> {
         stats: connect.stats,
         input_script: connect.input_script,
         consent_timeout: Duration::from_secs(connect.consent_timeout),
+        preference: connect.prefer,
         record: connect.record,
     })
+}
+
+/// Reads a full fingerprint in hex (64 digits; dashes and spaces ignored).
+fn parse_fingerprint(text: &str) -> anyhow::Result<Fingerprint> {
+    let digits: String = text
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' ' | ':'))
+        .collect();
+    let bytes = (0..digits.len())
+        .step_by(2)
+        .map(|i| {
+            digits
+                .get(i..i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+        })
+        .collect::<Option<Vec<u8>>>();
+    match bytes.and_then(|bytes| <[u8; 32]>::try_from(bytes).ok()) {
+        Some(bytes) => Ok(Fingerprint(bytes)),
+        None => anyhow::bail!(
+            "--agent-fingerprint must be the full fingerprint: 64 hex digits, as the agent \
+             logs it at start (\"listening on … as …\" shows the short form)"
+        ),
+    }
 }

@@ -6,13 +6,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use lifeline_protocol::message::QualityPreference;
 use lifeline_protocol::{Scope, ScopeSet};
 use serde::Serialize;
 
-use crate::link::{Command, ConnectRequest, Status, Update, VideoFrame, link};
+use crate::link::{Command, CommandUpdate, ConnectRequest, Status, Update, VideoFrame, link};
 use crate::recording::RecordTarget;
 use crate::script::{self, Step};
-use crate::session::{FrameRecord, SessionContext, run_connection};
+use crate::session::{FrameRecord, SessionContext, now, run_connection};
 
 /// What the headless run should do.
 #[derive(Clone, Debug)]
@@ -31,6 +32,8 @@ pub struct HeadlessOptions {
     pub input_script: Option<PathBuf>,
     /// Give up when the session is not active after this long (consent included).
     pub consent_timeout: Duration,
+    /// Sharp text or fluid motion first on a slow link.
+    pub preference: QualityPreference,
     /// Record the session into this new file (the record permission is asked for too).
     pub record: Option<PathBuf>,
 }
@@ -57,6 +60,30 @@ pub struct HeadlessStats {
     /// Every decoded frame: when (ms since the Unix epoch), its size in bytes and its
     /// capture-to-decode latency in ms, for benchmarks that measure a time window.
     pub timeline: Vec<(u64, usize, f64)>,
+    /// Every change of what the agent sends: when (ms since the Unix epoch), picture
+    /// width and height, target bitrate (bit/s) and frame rate.
+    pub quality_changes: Vec<(u64, u32, u32, u32, u32)>,
+    /// Commands run by the input script, in order.
+    pub commands: Vec<CommandRecord>,
+}
+
+/// A command the script ran, and what became of it.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CommandRecord {
+    /// The command line.
+    pub command_line: String,
+    /// Whether the end user was asked to confirm it.
+    pub waited_for_approval: bool,
+    /// `finished`, `refused`, or `pending` when the session ended first.
+    pub outcome: String,
+    /// Why it was refused.
+    pub refusal: Option<String>,
+    /// Its exit code.
+    pub exit_code: Option<i32>,
+    /// Its standard output.
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
 }
 
 /// p50, p95 and maximum of a series.
@@ -121,6 +148,13 @@ pub async fn run(
     let mut script_wait_until: Option<Instant> = None;
     let mut script_done = options.input_script.is_none();
     let mut disconnecting = false;
+    let mut quality_changes = Vec::new();
+    let _ = window
+        .commands
+        .send(Command::Prefer(options.preference))
+        .await;
+    let mut commands: Vec<(u32, CommandRecord)> = Vec::new();
+    let mut commands_sent = 0usize;
     loop {
         tokio::select! {
             update = window.updates.recv() => match update {
@@ -129,6 +163,16 @@ pub async fn run(
                     failure.get_or_insert(reason);
                 }
                 Some(Update::Granted(scopes)) => granted = scopes,
+                Some(Update::Command(update)) => {
+                    track_command(&mut commands, update);
+                }
+                Some(Update::Quality(quality)) => quality_changes.push((
+                    now().as_unix_millis(),
+                    quality.frame_width,
+                    quality.frame_height,
+                    quality.bitrate_bps,
+                    quality.frame_rate_hz,
+                )),
                 Some(Update::Notice(notice)) => {
                     tracing::warn!("{notice}");
                     if notice.contains("permission") {
@@ -161,8 +205,9 @@ pub async fn run(
         if !script_done && script_wait_until.is_none_or(|until| Instant::now() >= until) {
             script_wait_until = None;
             match script.next() {
-                Some(Step::Send(commands)) => {
-                    for command in commands {
+                Some(Step::Send(to_send)) => {
+                    for command in to_send {
+                        commands_sent += usize::from(matches!(command, Command::RunCommand(_)));
                         let _ = window.commands.send(command).await;
                     }
                 }
@@ -179,17 +224,25 @@ pub async fn run(
             && options.seconds.is_none()
             && granted.contains(Scope::ViewScreen)
             && decoded == 0;
-        if script_done && enough_frames && enough_time && !waiting_for_first {
+        // Every command the script sent has an answer (a refusal or its output).
+        let commands_done = commands.len() >= commands_sent
+            && commands.iter().all(|(_, record)| record.outcome != PENDING);
+        if script_done && enough_frames && enough_time && !waiting_for_first && commands_done {
             disconnecting = window.commands.send(Command::Disconnect).await.is_ok();
         }
     }
     let outcome = session.await?;
+    // Active, and over without this viewer asking: the other side ended it before what
+    // was asked was done.
+    let ended_early = outcome.was_active && !disconnecting;
     // The newest frame may have arrived after the last look.
     if let Some(frame) = window.frames.take() {
         last_frame = Some(frame);
     }
     let records = frame_log.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let stats = summarise(&records, granted, &outcome.reason);
+    let mut stats = summarise(&records, granted, &outcome.reason);
+    stats.quality_changes = quality_changes;
+    stats.commands = commands.into_iter().map(|(_, record)| record).collect();
     if let Some(path) = &options.stats {
         std::fs::write(path, serde_json::to_vec_pretty(&stats)?)
             .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", path.display()))?;
@@ -204,6 +257,12 @@ pub async fn run(
         failure,
         last_frame.is_some(),
     )?;
+    if ended_early {
+        anyhow::bail!(
+            "the session ended before what was asked was done: {}",
+            stats.end_reason
+        );
+    }
     if let (Some(path), Some(err)) = (&options.record, outcome.recording_error) {
         anyhow::bail!(
             "the session was not fully recorded into {}: {err}",
@@ -211,6 +270,57 @@ pub async fn run(
         );
     }
     Ok(stats)
+}
+
+const PENDING: &str = "pending";
+
+/// Follows a command's progress in the statistics.
+fn track_command(commands: &mut Vec<(u32, CommandRecord)>, update: CommandUpdate) {
+    fn find(commands: &mut [(u32, CommandRecord)], id: u32) -> Option<&mut CommandRecord> {
+        commands
+            .iter_mut()
+            .find(|(known, _)| *known == id)
+            .map(|(_, record)| record)
+    }
+    match update {
+        CommandUpdate::Sent { id, command_line } => {
+            tracing::info!("command {id} sent: {command_line}");
+            commands.push((
+                id,
+                CommandRecord {
+                    command_line,
+                    outcome: PENDING.to_owned(),
+                    ..CommandRecord::default()
+                },
+            ));
+        }
+        CommandUpdate::WaitingForApproval { id } => {
+            tracing::info!("command {id}: waiting for the end user's approval");
+            if let Some(record) = find(commands, id) {
+                record.waited_for_approval = true;
+            }
+        }
+        CommandUpdate::Refused { id, reason } => {
+            tracing::warn!("command {id} refused: {reason}");
+            if let Some(record) = find(commands, id) {
+                record.outcome = "refused".to_owned();
+                record.refusal = Some(reason);
+            }
+        }
+        CommandUpdate::Finished(output) => {
+            tracing::info!(
+                "command {} finished with exit code {:?}",
+                output.id,
+                output.exit_code
+            );
+            if let Some(record) = find(commands, output.id) {
+                record.outcome = "finished".to_owned();
+                record.exit_code = output.exit_code;
+                record.stdout = output.stdout;
+                record.stderr = output.stderr;
+            }
+        }
+    }
 }
 
 fn check_success(
@@ -267,6 +377,8 @@ fn summarise(records: &[FrameRecord], granted: ScopeSet, reason: &str) -> Headle
             .iter()
             .map(|r| (r.decoded_unix_ms, r.bytes, r.latency_ms))
             .collect(),
+        quality_changes: Vec::new(),
+        commands: Vec::new(),
     }
 }
 

@@ -11,6 +11,8 @@
 //! - [`ui`]: the window (eframe, glow): connect screen, remote screen, toolbar.
 //! - [`link`]: the channels between window and session.
 //! - [`recording`]: recording a session (`--record`), and `recording verify` / `export`.
+//! - [`org`]: organisation keys, technician certificates and TOTP secrets for unattended
+//!   access (`org …`, `certificate …`).
 //! - [`cli`]: arguments and the top-level run function.
 //!
 //! It does not define the wire protocol (`lifeline-protocol`) or decode H.264 itself
@@ -22,6 +24,7 @@ pub mod identity;
 pub mod known_agents;
 pub mod link;
 pub mod net;
+pub mod org;
 pub mod recording;
 pub mod script;
 pub mod session;

@@ -13,8 +13,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use lifeline_protocol::ScopeSet;
-use lifeline_protocol::message::{KeyEvent, MouseButton};
+use lifeline_protocol::action::CommandOutput;
+use lifeline_protocol::message::{KeyEvent, MouseButton, QualityPreference, VideoQuality};
+use lifeline_protocol::{Fingerprint, ScopeSet};
 use tokio::sync::mpsc;
 
 /// What the technician asks to connect to.
@@ -22,14 +23,28 @@ use tokio::sync::mpsc;
 pub struct ConnectRequest {
     /// `host:port` of the agent.
     pub address: String,
-    /// The code as typed (spaces allowed).
-    pub code: String,
+    /// How the technician authenticates.
+    pub credential: RequestCredential,
+    /// The agent's key, when the technician knows it (checked before anything is sent).
+    pub agent_fingerprint: Option<Fingerprint>,
     /// Permissions to ask for.
     pub scopes: ScopeSet,
     /// The technician's name, shown to the end user.
     pub technician_name: String,
     /// Why, shown to the end user.
     pub reason: String,
+}
+
+/// How the technician authenticates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequestCredential {
+    /// The one-time code as typed (spaces allowed).
+    Code(String),
+    /// Unattended access with the imported certificate.
+    Unattended {
+        /// The second-factor code, when the agent's policy asks for one.
+        totp: Option<String>,
+    },
 }
 
 /// What the window asks the session to do.
@@ -71,6 +86,37 @@ pub enum Command {
     GiveUp(ScopeSet),
     /// Ask for a keyframe (e.g. after the window was hidden).
     RequestKeyframe,
+    /// On a slow link, keep text sharp or motion fluid (sent to agents that report
+    /// their video quality).
+    Prefer(QualityPreference),
+    /// Run a command line on the end user's computer (needs `commands`).
+    RunCommand(String),
+}
+
+/// What became of a command the technician asked to run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommandUpdate {
+    /// Sent, with this id.
+    Sent {
+        /// The id.
+        id: u32,
+        /// The command line.
+        command_line: String,
+    },
+    /// The end user is asked to confirm it.
+    WaitingForApproval {
+        /// The id.
+        id: u32,
+    },
+    /// Refused (by the end user or the agent), with the reason.
+    Refused {
+        /// The id.
+        id: u32,
+        /// Why.
+        reason: String,
+    },
+    /// It ran; its output.
+    Finished(CommandOutput),
 }
 
 /// Where the session stands, in a technician's words.
@@ -124,6 +170,10 @@ pub enum Update {
     Stats(Stats),
     /// Something to show briefly (a refused input, a permission change).
     Notice(String),
+    /// What the agent sends now: scale, bitrate, frame rate.
+    Quality(VideoQuality),
+    /// A command's progress.
+    Command(CommandUpdate),
 }
 
 /// A decoded picture of the remote screen, RGBA, `width * height * 4` bytes.
@@ -143,6 +193,7 @@ pub struct VideoFrame {
 struct SlotInner {
     latest: Option<VideoFrame>,
     spare: Vec<Vec<u8>>,
+    screen_size: Option<(u32, u32)>,
 }
 
 /// Holds the newest decoded frame only.
@@ -259,6 +310,17 @@ impl std::fmt::Debug for FrameSink {
 }
 
 impl FrameSink {
+    /// The remote screen's size, when the agent said: pictures scaled down to save
+    /// bandwidth are shown at this size.
+    pub fn screen_size(&self) -> Option<(u32, u32)> {
+        self.frames.lock().screen_size
+    }
+
+    /// Sets the remote screen's size (see [`FrameSink::screen_size`]).
+    pub fn set_screen_size(&self, size: Option<(u32, u32)>) {
+        self.frames.lock().screen_size = size;
+    }
+
     /// A buffer to decode into (recycled when possible).
     pub fn buffer(&self) -> Vec<u8> {
         self.frames.buffer()

@@ -11,6 +11,8 @@
 //!                     # Up, Down, Left, Right, Home, End, F1..F12, a..z, 0..9;
 //!                     # with modifiers: ctrl+c, alt+Tab, shift+a, super
 //! wait 200            # milliseconds
+//! run df -h /         # run a command on the end user's computer (`commands`); the
+//!                     # headless viewer waits for its result before it ends
 //! ```
 
 use std::time::Duration;
@@ -89,6 +91,9 @@ fn parse_line(line: &str) -> Result<Step, String> {
             Step::Send(vec![Command::Wheel { dx: 0, dy }])
         }
         "type" => Step::Send(vec![Command::TypeText(rest.to_owned())]),
+        "run" if !rest.trim().is_empty() => {
+            Step::Send(vec![Command::RunCommand(rest.trim().to_owned())])
+        }
         "key" => Step::Send(key_combo(rest.trim())?),
         "wait" => Step::Wait(Duration::from_millis(
             u64::try_from(number(rest)?).map_err(|_| "wait must be positive")?,

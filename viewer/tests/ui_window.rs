@@ -11,7 +11,8 @@ use egui_kittest::kittest::Queryable as _;
 use lifeline_protocol::message::KeyEvent;
 use lifeline_protocol::{Scope, ScopeSet};
 use lifeline_viewer::link::{
-    Command, ConnectRequest, SessionEnd, Stats, Status, Update, VideoFrame, link,
+    Command, ConnectRequest, RequestCredential, SessionEnd, Stats, Status, Update, VideoFrame,
+    link,
 };
 use lifeline_viewer::ui::{ViewerUi, WindowOptions};
 
@@ -92,7 +93,8 @@ fn the_connect_screen_sends_what_was_typed() {
         rig.commands(),
         vec![Command::Connect(ConnectRequest {
             address: "10.0.0.5:7070".into(),
-            code: "123 456 789".into(),
+            credential: RequestCredential::Code("123 456 789".into()),
+            agent_fingerprint: None,
             scopes: ScopeSet::from([Scope::ViewScreen, Scope::ControlInput, Scope::Clipboard]),
             technician_name: "Sam Lee".into(),
             reason: String::new(),

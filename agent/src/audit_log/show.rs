@@ -158,6 +158,18 @@ fn action_text(action: &AuditAction) -> String {
         AuditAction::Action { message, summary } => format!("{message} ({summary})"),
         AuditAction::Refused { message } => format!("refused {message}"),
         AuditAction::SessionEnded { reason } => format!("session ended: {reason}"),
+        AuditAction::TechnicianVerified {
+            organisation,
+            technician,
+            unattended,
+        } => format!(
+            "{} technician {technician:?} of {organisation:?} verified by certificate",
+            if *unattended {
+                "unattended:"
+            } else {
+                "attended:"
+            }
+        ),
         other => json_text(other),
     }
 }

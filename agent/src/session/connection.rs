@@ -3,16 +3,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use lifeline_protocol::action::CommandOutput;
 use lifeline_protocol::audit::{Actor, AuditAction, AuditRecord, Outcome};
 use lifeline_protocol::framing::{
     ControlReader, decode_datagram, encode_control, encode_video_frame,
 };
-use lifeline_protocol::message::{Capabilities, ControlMessage, SessionId, TechnicianIdentity};
+use lifeline_protocol::message::{
+    Capabilities, ControlMessage, EndReason, SessionId, TechnicianIdentity,
+};
 use lifeline_protocol::session::{AgentConfig, AgentEvent, AgentSession, ConsentAnswer, Phase};
 use lifeline_protocol::version::SUPPORTED_VERSIONS;
-use lifeline_protocol::{Scope, ScopeSet};
+use lifeline_protocol::{PeerMisbehaved, Scope, ScopeSet};
 use tokio::sync::mpsc;
 
+use super::admission::{AUTHENTICATION_DEADLINE, Ticket};
+use super::command::CommandRunner;
+use super::continue_check::{ContinueCheck, ContinueStep};
 use super::input::{InputAction, InputWorker};
 use super::screen::ScreenShare;
 use super::video::{EncodedVideo, VideoControl, VideoPipeline};
@@ -23,13 +29,37 @@ use crate::ui::{UiEvent, UserCommand};
 const CONTROL_STREAM_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a session may take to authenticate and be answered, end to end.
 const CONSENT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// How long the TLS handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Control messages waiting for the viewer at most. Past that, the session waits up to
+/// [`NOT_READING_TIMEOUT`] for room, then ends: a viewer that stopped reading must not
+/// block the session, the end user's Stop included.
+const OUTGOING_QUEUE: usize = 256;
+/// How long a full queue of messages for the viewer may stay full.
+const NOT_READING_TIMEOUT: Duration = Duration::from_secs(5);
+/// Video frames being written at once at most; further frames are dropped while the
+/// viewer does not take them (a viewer that acknowledges frames it never reads would
+/// otherwise make them pile up in memory).
+const VIDEO_SENDS: usize = 4;
 
-pub(crate) async fn run(shared: Arc<Shared>, incoming: quinn::Incoming) {
+pub(crate) async fn run(shared: Arc<Shared>, incoming: quinn::Incoming, ticket: Ticket) {
     let peer_address = incoming.remote_address();
-    let connection = match incoming.await {
-        Ok(connection) => connection,
-        Err(err) => {
+    let arrived = tokio::time::Instant::now();
+    let handshake = match incoming.accept() {
+        Ok(connecting) => tokio::time::timeout(HANDSHAKE_TIMEOUT, connecting).await,
+        Err(err) => Ok(Err(err)),
+    };
+    let connection = match handshake {
+        Ok(Ok(connection)) => connection,
+        Ok(Err(err)) => {
             tracing::info!("a connection from {peer_address} failed during the handshake: {err}");
+            return;
+        }
+        Err(_) => {
+            tracing::info!(
+                "a connection from {peer_address} did not finish its TLS handshake within \
+                 {HANDSHAKE_TIMEOUT:?}; dropped"
+            );
             return;
         }
     };
@@ -42,7 +72,7 @@ pub(crate) async fn run(shared: Arc<Shared>, incoming: quinn::Incoming) {
     };
     let span = tracing::info_span!("session", session_id = %session_id, peer = %peer_address);
     let _entered = span.enter();
-    match Connection::start(&shared, connection.clone(), session_id).await {
+    match Connection::start(&shared, connection.clone(), session_id, ticket, arrived).await {
         Ok(mut session) => {
             session.audit_attempt(peer_address);
             session.run().await;
@@ -58,7 +88,10 @@ pub(crate) async fn run(shared: Arc<Shared>, incoming: quinn::Incoming) {
 struct Connection {
     shared: Arc<Shared>,
     connection: quinn::Connection,
-    send: quinn::SendStream,
+    /// Encoded control messages for the writer task ([`write_control`]).
+    outgoing: Option<mpsc::Sender<Vec<u8>>>,
+    writer: Option<tokio::task::JoinHandle<()>>,
+    video_sends: Arc<tokio::sync::Semaphore>,
     recv: quinn::RecvStream,
     agent: AgentSession,
     reader: ControlReader,
@@ -72,6 +105,15 @@ struct Connection {
     input: Option<InputWorker>,
     screen: ScreenShare,
     granted: ScopeSet,
+    /// This connection's place among the unauthenticated ones, until it proves the code.
+    ticket: Ticket,
+    /// When its first packet arrived.
+    arrived: tokio::time::Instant,
+    /// "Continue?" for long attended sessions.
+    continue_check: ContinueCheck,
+    /// Commands running for this session (killed when it ends).
+    command_runner: CommandRunner,
+    command_results: mpsc::UnboundedReceiver<CommandOutput>,
 }
 
 impl Connection {
@@ -79,6 +121,8 @@ impl Connection {
         shared: &Arc<Shared>,
         connection: quinn::Connection,
         session_id: SessionId,
+        ticket: Ticket,
+        arrived: tokio::time::Instant,
     ) -> anyhow::Result<Self> {
         let peer = crate::net::peer_fingerprint(&connection)?;
         let channel_binding = crate::net::channel_binding(&connection)?;
@@ -97,14 +141,20 @@ impl Connection {
             capabilities: Capabilities::H264
                 .union(Capabilities::CURSOR)
                 .union(Capabilities::MULTI_MONITOR),
+            trust: shared.policy.trust.clone(),
         });
+        let (outgoing, queued) = mpsc::channel(OUTGOING_QUEUE);
+        let writer = tokio::spawn(write_control(send, queued));
         let (commands_tx, commands) = mpsc::channel(16);
+        let (results_tx, command_results) = mpsc::unbounded_channel();
         // One frame waits here at most; the pipeline blocks when the network lags.
         let (frames_tx, frames) = mpsc::channel(1);
         Ok(Self {
             shared: Arc::clone(shared),
             connection,
-            send,
+            outgoing: Some(outgoing),
+            writer: Some(writer),
+            video_sends: Arc::new(tokio::sync::Semaphore::new(VIDEO_SENDS)),
             recv,
             agent,
             reader: ControlReader::new(),
@@ -118,6 +168,14 @@ impl Connection {
             input: None,
             screen: ScreenShare::new(shared.monitor),
             granted: ScopeSet::empty(),
+            ticket,
+            arrived,
+            command_runner: CommandRunner::new(results_tx),
+            command_results,
+            continue_check: ContinueCheck::new(
+                shared.policy.continue_after,
+                shared.policy.continue_answer_window,
+            ),
         })
     }
 
@@ -138,7 +196,17 @@ impl Connection {
         let mut buffer = vec![0u8; 64 * 1024];
         let deadline = tokio::time::sleep(CONSENT_TIMEOUT);
         tokio::pin!(deadline);
+        let authentication_deadline =
+            tokio::time::sleep_until(self.arrived + AUTHENTICATION_DEADLINE);
+        tokio::pin!(authentication_deadline);
         while self.agent.phase() != Phase::Closed {
+            let authenticating = matches!(
+                self.agent.phase(),
+                Phase::AwaitingHello | Phase::Authenticating
+            );
+            if !authenticating {
+                self.ticket.authenticated();
+            }
             tokio::select! {
                 read = self.recv.read(&mut buffer) => match read {
                     Ok(Some(n)) => self.on_bytes(&buffer[..n]),
@@ -149,13 +217,30 @@ impl Connection {
                     Err(_) => self.lost(),
                 },
                 Some(command) = self.commands.recv() => self.on_command(command),
+                Some(output) = self.command_results.recv() => {
+                    tracing::info!(id = output.id, exit_code = ?output.exit_code, "command finished");
+                    if let Err(err) = self.agent.command_finished(output, now()) {
+                        tracing::debug!("a command finished after its session: {err}");
+                    }
+                }
                 Some(frame) = self.frames.recv() => self.send_frame(frame),
                 Some(update) = self.screen.updates().recv() => {
                     self.screen.on_update(update, &mut self.agent, &self.connection);
                 }
+                () = sleep_until_option(self.continue_check.deadline()),
+                    if self.continue_check.deadline().is_some() => self.on_continue_timer().await,
                 () = &mut deadline, if self.agent.phase() != Phase::Active => {
                     tracing::info!("no consent within {CONSENT_TIMEOUT:?}; ending");
                     self.agent.stop(now());
+                }
+                () = &mut authentication_deadline, if authenticating => {
+                    let violation = PeerMisbehaved::TooSlow {
+                        step: "prove the one-time code",
+                        limit_secs: AUTHENTICATION_DEADLINE.as_secs(),
+                    };
+                    tracing::warn!("dropping the connection: {violation}");
+                    let mut guard = self.shared.lock_guard();
+                    self.agent.report_violation(&violation, &mut guard, now());
                 }
             }
             self.flush().await;
@@ -203,6 +288,14 @@ impl Connection {
             UserCommand::AnswerConsent(answer) => self.agent.answer_consent(answer, now),
             UserCommand::AnswerScopeRequest(answer) => self.agent.answer_scope_request(answer, now),
             UserCommand::Revoke(scopes) => self.agent.revoke(scopes, now),
+            UserCommand::AnswerAction { id, approved } => {
+                self.agent.answer_action(id, approved, now)
+            }
+            UserCommand::ContinueSession => {
+                tracing::info!("the end user chose to continue the session");
+                self.continue_check.answered(std::time::Instant::now());
+                Ok(())
+            }
             UserCommand::Stop | UserCommand::Quit => {
                 self.agent.stop(now);
                 Ok(())
@@ -214,6 +307,11 @@ impl Connection {
     }
 
     fn send_frame(&mut self, frame: EncodedVideo) {
+        if let Some(quality) = frame.quality
+            && let Err(err) = self.agent.send_video_quality(quality)
+        {
+            tracing::debug!("the video quality is not reported: {err}");
+        }
         tracing::trace!(
             sequence = frame.header.sequence,
             bytes = frame.payload.len(),
@@ -227,8 +325,20 @@ impl Connection {
                 return;
             }
         };
+        let Ok(permit) = Arc::clone(&self.video_sends).try_acquire_owned() else {
+            tracing::debug!(
+                "the viewer is not taking video; frame {} dropped",
+                frame.header.sequence
+            );
+            if let Some(video) = &self.video {
+                // The next frame cannot build on one the viewer never got.
+                video.send(VideoControl::Keyframe);
+            }
+            return;
+        };
         let connection = self.connection.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             let result = async {
                 let mut stream = connection.open_uni().await?;
                 stream.write_all(&bytes).await?;
@@ -244,17 +354,43 @@ impl Connection {
     /// Sends what the state machine queued and acts on its events.
     async fn flush(&mut self) {
         while let Some(message) = self.agent.poll_transmit() {
-            let result = match encode_control(&message) {
-                Ok(bytes) => self
-                    .send
-                    .write_all(&bytes)
-                    .await
-                    .map_err(anyhow::Error::from),
-                Err(err) => Err(anyhow::Error::from(err)),
+            let bytes = match encode_control(&message) {
+                Ok(bytes) => bytes,
+                Err(err) => {
+                    tracing::error!("cannot encode {}: {err}", message.kind());
+                    continue;
+                }
             };
-            if let Err(err) = result {
-                tracing::info!("cannot send to the viewer: {err}");
+            let Some(queue) = &self.outgoing else {
                 self.lost();
+                continue;
+            };
+            let queued = match queue.try_send(bytes) {
+                Ok(()) => Queued::Yes,
+                Err(mpsc::error::TrySendError::Full(bytes)) => {
+                    // The writer is behind: wait a little for a viewer that reads, but
+                    // not for one that stopped.
+                    match tokio::time::timeout(NOT_READING_TIMEOUT, queue.send(bytes)).await {
+                        Ok(Ok(())) => Queued::Yes,
+                        Ok(Err(_)) => Queued::Gone,
+                        Err(_) => Queued::NotReading,
+                    }
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => Queued::Gone,
+            };
+            match queued {
+                Queued::Yes => {}
+                Queued::Gone => self.lost(),
+                Queued::NotReading => {
+                    if self.agent.phase() != Phase::Closed {
+                        let violation = PeerMisbehaved::NotReading {
+                            waiting: OUTGOING_QUEUE,
+                        };
+                        tracing::warn!("ending the session: {violation}");
+                        let mut guard = self.shared.lock_guard();
+                        self.agent.report_violation(&violation, &mut guard, now());
+                    }
+                }
             }
         }
         while let Some(event) = self.agent.poll_event() {
@@ -276,6 +412,48 @@ impl Connection {
                     };
                     let _ = self.agent.answer_consent(answer, now());
                 }
+            }
+            AgentEvent::UnattendedSession { technician } => {
+                tracing::info!(
+                    "unattended session by {} ({:?})",
+                    technician.display_name,
+                    technician.verification
+                );
+                self.technician = Some(technician);
+                self.continue_check.disable();
+                if !self.claim_attention() {
+                    self.agent.end(
+                        EndReason::ConsentRefused {
+                            reason: "another technician is already connected to this device"
+                                .to_owned(),
+                        },
+                        now(),
+                    );
+                }
+            }
+            AgentEvent::ActionConfirmationNeeded {
+                id, description, ..
+            } => {
+                let technician = self.technician.clone();
+                match technician {
+                    Some(technician) if self.holds_attention => {
+                        self.shared
+                            .ui
+                            .send(UiEvent::ActionConfirmationNeeded {
+                                id,
+                                technician,
+                                description,
+                            })
+                            .await;
+                    }
+                    _ => {
+                        let _ = self.agent.answer_action(id, false, now());
+                    }
+                }
+            }
+            AgentEvent::RunCommand(request) => {
+                tracing::info!(id = request.id, "running a command for the technician");
+                self.command_runner.start(request);
             }
             AgentEvent::ScopeRequestNeeded { scopes, reason } => {
                 if let Some(technician) = self.technician.clone() {
@@ -316,6 +494,26 @@ impl Connection {
         }
     }
 
+    async fn on_continue_timer(&mut self) {
+        match self.continue_check.fire(std::time::Instant::now()) {
+            Some(ContinueStep::Ask(answer_within)) => {
+                tracing::info!("asking the end user whether to continue the session");
+                if self.holds_attention {
+                    self.shared
+                        .ui
+                        .send(UiEvent::ContinueQuestion { answer_within })
+                        .await;
+                }
+            }
+            Some(ContinueStep::EndUnanswered) => {
+                tracing::info!("nobody answered whether to continue; ending the session");
+                self.continue_check.disable();
+                self.agent.end(EndReason::EndUserAbsent, now());
+            }
+            None => {}
+        }
+    }
+
     fn claim_attention(&mut self) -> bool {
         let mut attention = self
             .shared
@@ -333,14 +531,20 @@ impl Connection {
     async fn on_scopes(&mut self, granted: ScopeSet) {
         let first = self.granted.is_empty();
         self.granted = granted;
+        if first {
+            // Attended sessions only: unattended ones disabled the check already.
+            self.continue_check.start(std::time::Instant::now());
+        }
         let view = granted.contains(Scope::ViewScreen);
         if view && self.video.is_none() {
             match (self.shared.capturer)() {
                 Ok(capturer) => {
+                    let connection = self.connection.clone();
                     match VideoPipeline::spawn(
                         capturer,
                         self.shared.monitor,
                         self.frames_tx.clone(),
+                        Box::new(move || super::rate::LinkStats::of(&connection)),
                     ) {
                         Ok(pipeline) => self.video = Some(pipeline),
                         Err(err) => tracing::error!("cannot start the video thread: {err}"),
@@ -404,6 +608,11 @@ impl Connection {
                     video.send(VideoControl::Report(report));
                 }
             }
+            ControlMessage::QualityPreference(preference) => {
+                if let Some(video) = &self.video {
+                    video.send(VideoControl::Preference(preference));
+                }
+            }
             ControlMessage::PointerButton(button) => {
                 self.inject(InputAction::Button(button.button, button.pressed))
             }
@@ -426,7 +635,16 @@ impl Connection {
         self.video = None;
         self.input = None;
         self.screen.stop();
-        let _ = self.send.finish();
+        // The writer sends what is queued (the goodbye) and finishes the stream, unless
+        // the viewer does not read.
+        self.outgoing = None;
+        if let Some(mut writer) = self.writer.take()
+            && tokio::time::timeout(Duration::from_secs(2), &mut writer)
+                .await
+                .is_err()
+        {
+            writer.abort();
+        }
         let closed = tokio::time::timeout(Duration::from_secs(2), self.connection.closed()).await;
         if closed.is_err() {
             self.connection
@@ -441,5 +659,35 @@ impl Connection {
             *attention = None;
         }
         self.shared.publish_code().await;
+    }
+}
+
+/// Whether a message for the viewer could be queued.
+enum Queued {
+    Yes,
+    /// The writer is gone (the connection failed).
+    Gone,
+    /// The queue stayed full: the viewer does not read.
+    NotReading,
+}
+
+/// Writes the queued control messages to the viewer in order, then finishes the stream.
+async fn write_control(mut send: quinn::SendStream, mut queued: mpsc::Receiver<Vec<u8>>) {
+    while let Some(bytes) = queued.recv().await {
+        if let Err(err) = send.write_all(&bytes).await {
+            tracing::info!("cannot send to the viewer: {err}");
+            return;
+        }
+    }
+    let _ = send.finish();
+}
+
+/// Sleeps until `deadline`, or forever without one (the select arm is then disabled).
+async fn sleep_until_option(deadline: Option<std::time::Instant>) {
+    match deadline {
+        Some(deadline) => {
+            tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)).await;
+        }
+        None => std::future::pending().await,
     }
 }

@@ -4,8 +4,13 @@
 //! Only one technician at a time gets the end user's attention (consent prompt and
 //! banner); other connections may still try the code, and are counted by the shared
 //! [`CodeGuard`], but a second one that authenticates while a session runs is refused.
+//! Before any of that, [`admission`] limits the connections that have not proven the
+//! code yet, so that slow or flooding peers cannot wear the agent down.
 
+pub mod admission;
+mod command;
 mod connection;
+mod continue_check;
 pub mod input;
 pub mod rate;
 pub mod screen;
@@ -16,10 +21,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use lifeline_protocol::audit::{Actor, AuditAction, AuditRecord, Outcome};
 use lifeline_protocol::code::{CodeGuard, CodeNotice, CodePolicy};
+
+use crate::policy::Policy;
 use lifeline_protocol::{Fingerprint, Timestamp};
 use tokio::sync::mpsc;
 
+use self::admission::{Admission, Decision};
 use crate::audit_log::AuditLog;
 use crate::identity::Identity;
 use crate::platform::{CaptureError, Capturer, InputError, InputInjector, PointerWatcher};
@@ -65,6 +74,8 @@ pub struct ServeConfig {
     pub injector: InjectorFactory,
     /// The pointer and monitor list for each session (`None`: the video only).
     pub pointer: Option<PointerWatcherFactory>,
+    /// The deployment policy (trusted organisations, unattended access, "continue?").
+    pub policy: Policy,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -84,10 +95,13 @@ pub(crate) struct Shared {
     /// The session that holds the end user's attention, and how to reach it.
     pub(crate) attention: Mutex<Option<mpsc::Sender<UserCommand>>>,
     pub(crate) audit: Mutex<AuditLog>,
+    /// Limits on connections that have not proven the code yet.
+    pub(crate) admission: Arc<Admission>,
     pub(crate) monitor: u32,
     pub(crate) capturer: CapturerFactory,
     pub(crate) injector: InjectorFactory,
     pub(crate) pointer: Option<PointerWatcherFactory>,
+    pub(crate) policy: Policy,
     device_id: String,
     code_file: Option<PathBuf>,
 }
@@ -144,6 +158,23 @@ impl Shared {
     }
 
     pub(crate) async fn show_code(&self, code: String, expires_in: Duration) {
+        if self.policy.trust.refuse_codes {
+            // A service: no code exists for anyone to read out.
+            let organisations = self
+                .policy
+                .trust
+                .organisations
+                .iter()
+                .map(|org| org.name.clone())
+                .collect();
+            self.ui
+                .send(UiEvent::UnattendedOnly {
+                    device_id: self.device_id.clone(),
+                    organisations,
+                })
+                .await;
+            return;
+        }
         if let Some(path) = &self.code_file
             && let Err(err) = write_private(path, code.as_bytes())
         {
@@ -187,20 +218,23 @@ pub async fn serve(
         ui,
         attention: Mutex::new(None),
         audit: Mutex::new(config.audit),
+        admission: Arc::new(Admission::default()),
         monitor: config.monitor,
         capturer: config.capturer,
         injector: config.injector,
         pointer: config.pointer,
+        policy: config.policy,
         device_id: config.device_id,
         code_file: config.code_file,
     });
     tracing::info!(
-        "listening on {} as {}",
+        "listening on {} as {} (full fingerprint {})",
         endpoint
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default(),
-        shared.fingerprint
+        shared.fingerprint,
+        shared.fingerprint.to_hex()
     );
     let (code, expires_in) = {
         let mut guard = shared.lock_guard();
@@ -214,10 +248,7 @@ pub async fn serve(
         tokio::select! {
             incoming = endpoint.accept() => {
                 let Some(incoming) = incoming else { break };
-                let shared = Arc::clone(&shared);
-                tokio::spawn(async move {
-                    connection::run(shared, incoming).await;
-                });
+                admit(&shared, incoming);
             }
             command = commands.recv() => {
                 match command {
@@ -235,6 +266,47 @@ pub async fn serve(
         .await
         .ok();
     Ok(())
+}
+
+/// Starts a task for a new connection, or turns it away (see [`admission`]).
+fn admit(shared: &Arc<Shared>, incoming: quinn::Incoming) {
+    let peer = incoming.remote_address();
+    let validated = incoming.remote_address_validated();
+    match shared
+        .admission
+        .decide(peer.ip(), validated, std::time::Instant::now())
+    {
+        Decision::Admit(ticket) => {
+            let shared = Arc::clone(shared);
+            tokio::spawn(async move {
+                connection::run(shared, incoming, ticket).await;
+            });
+        }
+        Decision::Retry => {
+            if incoming.retry().is_err() {
+                tracing::debug!("a connection from {peer} could not be asked to retry");
+            }
+        }
+        Decision::Refuse { reason, audit } => {
+            incoming.refuse();
+            if audit {
+                tracing::warn!(
+                    "refusing connections from {peer}: {reason} (further refusals of this \
+                     address within a minute are not logged)"
+                );
+                shared.audit(&AuditRecord {
+                    time: now(),
+                    session: None,
+                    actor: Actor::UnauthenticatedPeer,
+                    action: AuditAction::ConnectionAttempt {
+                        peer_address: peer.to_string(),
+                    },
+                    scope: None,
+                    outcome: Outcome::Refused { reason },
+                });
+            }
+        }
+    }
 }
 
 async fn forward(shared: &Shared, command: UserCommand) {

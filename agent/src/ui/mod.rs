@@ -7,7 +7,8 @@
 //!
 //! - [`window`]: small eframe windows (code, consent prompt, session banner);
 //! - [`tty`]: the same information on a terminal, answers read from standard input,
-//!   for an administrator over SSH and for the tests.
+//!   for an administrator over SSH and for the tests;
+//! - [`nobody`]: no person at all (a service without a desktop): questions are refused.
 //!
 //! [`text`] holds every string shown, in English and Simplified Chinese.
 
@@ -19,6 +20,7 @@ use lifeline_protocol::message::TechnicianIdentity;
 use lifeline_protocol::session::{ConsentAnswer, ConsentPrompt};
 use tokio::sync::mpsc;
 
+pub mod nobody;
 pub mod text;
 pub mod tty;
 pub mod window;
@@ -27,6 +29,14 @@ pub mod window;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum UiEvent {
+    /// Waiting for a technician in service mode: no code, only unattended access by
+    /// these organisations' technicians.
+    UnattendedOnly {
+        /// How the technician reaches this device.
+        device_id: String,
+        /// The organisations whose technicians may connect.
+        organisations: Vec<String>,
+    },
     /// Waiting for a technician: show the device ID and the current one-time code.
     /// Sent again whenever the code changes.
     Ready {
@@ -69,6 +79,22 @@ pub enum UiEvent {
     },
     /// The permissions changed during the session.
     ScopesChanged(ScopeSet),
+    /// The technician asks to do one action the policy wants confirmed (e.g. run a
+    /// command); answer with [`UserCommand::AnswerAction`].
+    ActionConfirmationNeeded {
+        /// The action's id.
+        id: u32,
+        /// Who asks.
+        technician: TechnicianIdentity,
+        /// Exactly what would be done (the command line).
+        description: String,
+    },
+    /// A long attended session: ask whether it should go on; answer with
+    /// [`UserCommand::ContinueSession`] (or Stop). Without an answer it ends.
+    ContinueQuestion {
+        /// How long the user has to answer.
+        answer_within: Duration,
+    },
     /// The session ended; back to waiting (a `Ready` follows) or exit.
     SessionEnded {
         /// Why, in words.
@@ -88,6 +114,15 @@ pub enum UserCommand {
     AnswerScopeRequest(ConsentAnswer),
     /// Switch these permissions off now.
     Revoke(ScopeSet),
+    /// The answer to [`UiEvent::ActionConfirmationNeeded`].
+    AnswerAction {
+        /// The action's id.
+        id: u32,
+        /// Allowed once (true) or refused.
+        approved: bool,
+    },
+    /// The answer "yes" to [`UiEvent::ContinueQuestion`].
+    ContinueSession,
     /// End the session now.
     Stop,
     /// Close the agent.

@@ -109,6 +109,22 @@ pub struct Texts {
     pub waiting_for_new_code: &'static str,
     /// Button that hides an error message.
     pub dismiss: &'static str,
+    /// Service mode: before the list of organisations whose technicians may connect.
+    pub unattended_only: &'static str,
+    /// Service mode: what the user will see.
+    pub unattended_only_hint: &'static str,
+    /// In a prompt: the technician came in without a code.
+    pub unattended_prompt: &'static str,
+    /// Asked after a long attended session.
+    pub continue_question: &'static str,
+    /// Button: keep the session.
+    pub continue_yes: &'static str,
+    /// Before the time left to answer "continue?".
+    pub continue_ends_in: &'static str,
+    /// After the technician's name: what follows is one action to confirm.
+    pub action_question: &'static str,
+    /// Button: allow this one action.
+    pub allow_once: &'static str,
 }
 
 impl Texts {
@@ -169,6 +185,15 @@ static EN: Texts = Texts {
     more_permissions_title: "The technician asks for more",
     waiting_for_new_code: "A new code will appear in a moment.",
     dismiss: "OK",
+    unattended_only: "This computer accepts remote support without a code from technicians of:",
+    unattended_only_hint: "When one connects you will see it here, and you can stop it at any time.",
+    unattended_prompt: "Connected without a code (unattended access). Your organisation's policy \
+                        asks you to confirm:",
+    continue_question: "The support session is still running. Continue?",
+    continue_yes: "Continue",
+    continue_ends_in: "Without an answer it ends in",
+    action_question: "asks to run this command on your computer, once:",
+    allow_once: "Allow once",
 };
 
 static ZH_CN: Texts = Texts {
@@ -202,6 +227,14 @@ static ZH_CN: Texts = Texts {
     more_permissions_title: "技术人员请求更多权限",
     waiting_for_new_code: "新的验证码马上就会出现。",
     dismiss: "知道了",
+    unattended_only: "此电脑接受以下机构的技术人员无需验证码进行远程支持：",
+    unattended_only_hint: "有技术人员连接时您会在这里看到，并可随时停止。",
+    unattended_prompt: "已在无需验证码的情况下连接（无人值守访问）。您所在机构的策略要求您确认：",
+    continue_question: "远程支持会话仍在进行。是否继续？",
+    continue_yes: "继续",
+    continue_ends_in: "如不回答，会话将在以下时间后结束：",
+    action_question: "请求在您的电脑上运行以下命令（仅此一次）：",
+    allow_once: "允许一次",
 };
 
 #[cfg(test)]

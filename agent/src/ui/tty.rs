@@ -39,6 +39,8 @@ impl std::fmt::Debug for TtyUi {
 enum Pending {
     Consent(ScopeSet),
     ScopeRequest(ScopeSet),
+    Continue,
+    Action(u32),
 }
 
 impl TtyUi {
@@ -77,6 +79,10 @@ impl ConsentUi for TtyUi {
         loop {
             match link.events.try_recv() {
                 Ok(event) => {
+                    if matches!(event, UiEvent::SessionEnded { .. }) {
+                        // A question about a session that is over has no one to answer.
+                        pending = None;
+                    }
                     if let Some(question) = show(&mut output, texts, lang, &event)? {
                         pending = Some(question);
                         while let Some(line) = early.pop_front() {
@@ -149,6 +155,7 @@ impl ConsentUi for TtyUi {
 fn question_scopes(question: Pending) -> ScopeSet {
     match question {
         Pending::Consent(scopes) | Pending::ScopeRequest(scopes) => scopes,
+        Pending::Continue | Pending::Action(_) => ScopeSet::empty(),
     }
 }
 
@@ -156,6 +163,14 @@ fn answer(link: &UiLink, question: Pending, reply: ConsentAnswer) {
     let command = match question {
         Pending::Consent(_) => UserCommand::AnswerConsent(reply),
         Pending::ScopeRequest(_) => UserCommand::AnswerScopeRequest(reply),
+        Pending::Action(id) => UserCommand::AnswerAction {
+            id,
+            approved: !matches!(reply, ConsentAnswer::Deny { .. }),
+        },
+        Pending::Continue => match reply {
+            ConsentAnswer::Deny { .. } => UserCommand::Stop,
+            _ => UserCommand::ContinueSession,
+        },
     };
     send(link, command);
 }
@@ -214,6 +229,19 @@ fn describe(texts: &Texts, technician: &TechnicianIdentity) -> String {
     format!("{} ({verification})", technician.display_name)
 }
 
+/// Control characters replaced, so a command line cannot rewrite the terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// Prints an event; returns the question it asks, if any.
 fn show(
     out: &mut dyn Write,
@@ -238,6 +266,20 @@ fn show(
             )?;
             writeln!(out, "{}", texts.read_code_hint)?;
         }
+        UiEvent::UnattendedOnly {
+            device_id,
+            organisations,
+        } => {
+            writeln!(out, "\n{}", texts.app_title)?;
+            writeln!(out, "{}: {device_id}", texts.your_device_id)?;
+            writeln!(
+                out,
+                "{} {}",
+                texts.unattended_only,
+                organisations.join(", ")
+            )?;
+            writeln!(out, "{}", texts.unattended_only_hint)?;
+        }
         UiEvent::WrongCodeTried { failures } => {
             writeln!(out, "! {} ({failures})", texts.wrong_code_tried)?
         }
@@ -255,6 +297,9 @@ fn show(
                 "{}: {}",
                 texts.key_fingerprint, prompt.technician.fingerprint
             )?;
+            if prompt.unattended {
+                writeln!(out, "{}", texts.unattended_prompt)?;
+            }
             if !prompt.reason.is_empty() {
                 writeln!(out, "{}: {}", texts.reason, prompt.reason)?;
             }
@@ -290,6 +335,32 @@ fn show(
             writeln!(out, "{}", session_help(lang))?;
         }
         UiEvent::ScopesChanged(granted) => print_scopes(out, texts, texts.may_now, *granted)?,
+        UiEvent::ActionConfirmationNeeded {
+            id,
+            technician,
+            description,
+        } => {
+            writeln!(
+                out,
+                "\n{} {}",
+                describe(texts, technician),
+                texts.action_question
+            )?;
+            writeln!(out, "    {}", printable(description))?;
+            write!(out, "{} {}", texts.allow_once, texts.tty_answer_prompt)?;
+            question = Some(Pending::Action(*id));
+        }
+        UiEvent::ContinueQuestion { answer_within } => {
+            writeln!(
+                out,
+                "\n{} ({} {} s)",
+                texts.continue_question,
+                texts.continue_ends_in,
+                answer_within.as_secs()
+            )?;
+            write!(out, "{}", texts.tty_answer_prompt)?;
+            question = Some(Pending::Continue);
+        }
         UiEvent::SessionEnded { reason } => writeln!(out, "\n{}: {reason}", texts.session_ended)?,
         UiEvent::Error(message) => writeln!(out, "! {message}")?,
     }
@@ -359,6 +430,7 @@ mod tests {
             },
             scopes: ScopeSet::from([Scope::ViewScreen, Scope::ControlInput]),
             reason: "printer".to_owned(),
+            unattended: false,
         };
         let output = SharedBuffer::default();
         let ui = TtyUi::new(

@@ -61,7 +61,7 @@ pub enum Credential {
     /// Unattended access with an organisation's certificate.
     Unattended {
         /// The certificate of the technician's key (the viewer's identity key).
-        certificate: TechnicianCertificate,
+        certificate: Box<TechnicianCertificate>,
         /// [`crate::trust::sign_unattended_proof`] for this connection.
         proof: Vec<u8>,
         /// The second-factor code, when the technician has one.
@@ -393,11 +393,11 @@ impl ViewerSession {
                     } => {
                         self.transmit
                             .push_back(ControlMessage::Auth(AuthMessage::Unattended(
-                                UnattendedAuth {
-                                    certificate: certificate.clone(),
+                                Box::new(UnattendedAuth {
+                                    certificate: (**certificate).clone(),
                                     proof: proof.clone(),
                                     totp: totp.clone(),
-                                },
+                                }),
                             )));
                         (State::AwaitingUnattendedAcceptance, Ok(()))
                     }
@@ -470,7 +470,7 @@ impl ViewerSession {
         });
         let certificate = match &self.config.credential {
             Credential::Unattended { certificate, .. } => Some(certificate.clone()),
-            Credential::Code(_) => self.config.certificate.clone(),
+            Credential::Code(_) => self.config.certificate.clone().map(Box::new),
         };
         self.transmit
             .push_back(ControlMessage::ConsentRequest(ConsentRequest {

@@ -8,9 +8,11 @@ use lifeline_protocol::framing::{
     ControlReader, VIDEO_STREAM_LIMIT, decode_video_frame, encode_control, encode_datagram,
 };
 use lifeline_protocol::message::{
-    Capabilities, ControlMessage, PointerButton, ReceiverReport, Wheel,
+    Capabilities, ControlMessage, PointerButton, QualityPreference, ReceiverReport, VideoQuality,
+    Wheel,
 };
-use lifeline_protocol::session::{SendError, ViewerConfig, ViewerEvent, ViewerSession};
+use lifeline_protocol::session::{Credential, SendError, ViewerConfig, ViewerEvent, ViewerSession};
+use lifeline_protocol::trust::sign_unattended_proof;
 use lifeline_protocol::version::SUPPORTED_VERSIONS;
 use tokio::sync::mpsc;
 
@@ -18,7 +20,9 @@ use super::decode::{DecodeReport, DecodeWorker};
 use super::recording::{SessionRecording, Who, input_of};
 use super::{FrameRecord, SessionContext, now};
 use crate::known_agents::Trust;
-use crate::link::{Command, ConnectRequest, SessionEnd, Stats, Status, Update};
+use crate::link::{
+    Command, CommandUpdate, ConnectRequest, RequestCredential, SessionEnd, Stats, Status, Update,
+};
 
 /// How a connection ended.
 #[derive(Debug)]
@@ -69,6 +73,10 @@ struct Connection {
     decode_time_total: Duration,
     last_sequence: u64,
     was_active: bool,
+    /// What the technician prefers on a slow link.
+    preference: QualityPreference,
+    /// The agent's latest report of its video quality (it knows about preferences).
+    agent_quality: Option<VideoQuality>,
     recording: SessionRecording,
     technician_name: String,
 }
@@ -79,7 +87,20 @@ impl Connection {
         request: &ConnectRequest,
         end: &SessionEnd,
     ) -> Result<Self, String> {
-        let code = OneTimeCode::parse(&request.code).map_err(|err| err.to_string())?;
+        // Check what was typed before touching the network.
+        if let RequestCredential::Code(code) = &request.credential {
+            OneTimeCode::parse(code).map_err(|err| err.to_string())?;
+        }
+        if matches!(request.credential, RequestCredential::Unattended { .. })
+            && context.certificate.is_none()
+        {
+            return Err(
+                "unattended access needs your technician certificate: ask your \
+                        organisation's admin for one and run `lifeline-viewer certificate \
+                        import FILE`"
+                    .to_owned(),
+            );
+        }
         end.update(Update::Status(Status::Connecting));
         let connection = crate::net::connect(&context.identity, &request.address)
             .await
@@ -94,6 +115,28 @@ impl Connection {
                 .verify(&request.address, &agent)
                 .map_err(|err| err.to_string())?
         };
+        if let Some(expected) = request.agent_fingerprint
+            && expected != agent
+        {
+            return Err(format!(
+                "the device at {} is not the one you expected: its key is {agent}, you gave \
+                 {expected}. Someone may be intercepting the connection",
+                request.address
+            ));
+        }
+        // Without a code, nothing proves the agent is the right device except its key:
+        // an unattended session never goes to a key the technician has not checked.
+        if matches!(request.credential, RequestCredential::Unattended { .. })
+            && trust != Trust::Known
+            && request.agent_fingerprint.is_none()
+        {
+            return Err(format!(
+                "this viewer has not met the device at {} before, so its key ({agent}) cannot \
+                 be checked without a code: pass --agent-fingerprint with the full fingerprint \
+                 the agent logs at start, or connect once with a code",
+                request.address
+            ));
+        }
         let channel_binding =
             crate::net::channel_binding(&connection).map_err(|err| err.to_string())?;
         let (send, recv) = connection
@@ -104,14 +147,33 @@ impl Connection {
         let viewer = ViewerSession::new(ViewerConfig {
             local: context.identity.key.public_key().fingerprint(),
             peer: agent,
-            channel_binding,
-            code,
+            channel_binding: channel_binding.clone(),
+            credential: match &request.credential {
+                RequestCredential::Code(code) => {
+                    Credential::Code(OneTimeCode::parse(code).map_err(|err| err.to_string())?)
+                }
+                RequestCredential::Unattended { totp } => {
+                    let certificate = context.certificate.clone().ok_or_else(|| {
+                        "unattended access needs your technician certificate".to_owned()
+                    })?;
+                    Credential::Unattended {
+                        certificate: Box::new(certificate),
+                        proof: sign_unattended_proof(
+                            &context.identity.key,
+                            &agent,
+                            &channel_binding,
+                        ),
+                        totp: totp.clone(),
+                    }
+                }
+            },
+            certificate: context.certificate.clone(),
             technician_name: request.technician_name.clone(),
             requested: request.scopes,
             reason: request.reason.clone(),
             software_version: env!("CARGO_PKG_VERSION").to_owned(),
             versions: SUPPORTED_VERSIONS.to_vec(),
-            capabilities: Capabilities::H264,
+            capabilities: Capabilities::H264.union(Capabilities::ADAPTIVE_QUALITY),
         });
         let (report_tx, reports) = mpsc::unbounded_channel();
         let recording = SessionRecording::new(context.record.clone());
@@ -136,6 +198,8 @@ impl Connection {
             decode_time_total: Duration::ZERO,
             last_sequence: 0,
             was_active: false,
+            preference: QualityPreference::default(),
+            agent_quality: None,
             recording,
             technician_name: request.technician_name.clone(),
         })
@@ -316,6 +380,19 @@ impl Connection {
                 .map_err(SendError::from),
             Command::GiveUp(scopes) => self.viewer.give_up(scopes).map_err(SendError::from),
             Command::RequestKeyframe => self.viewer.send(ControlMessage::KeyframeRequest),
+            Command::Prefer(preference) => {
+                self.preference = preference;
+                self.send_preference()
+            }
+            Command::RunCommand(command_line) => {
+                match self.viewer.run_command(command_line.clone()) {
+                    Ok(id) => {
+                        end.update(Update::Command(CommandUpdate::Sent { id, command_line }));
+                        Ok(())
+                    }
+                    Err(err) => Err(err),
+                }
+            }
             Command::Connect(_) => Ok(()),
         };
         match result {
@@ -361,6 +438,18 @@ impl Connection {
                     self.recording.scope_refused(scopes, reason);
                     end.update(Update::Refused { scopes });
                 }
+                ViewerEvent::ActionPending { id } => {
+                    end.update(Update::Command(CommandUpdate::WaitingForApproval { id }));
+                }
+                ViewerEvent::ActionRefused { id, reason } => {
+                    end.update(Update::Command(CommandUpdate::Refused { id, reason }));
+                }
+                ViewerEvent::CommandOutput(output) => {
+                    end.update(Update::Command(CommandUpdate::Finished(output)));
+                }
+                ViewerEvent::Deliver(ControlMessage::VideoQuality(quality)) => {
+                    self.on_quality(quality, end);
+                }
                 ViewerEvent::Deliver(ControlMessage::Error(report)) => {
                     end.update(Update::Notice(report.message))
                 }
@@ -371,6 +460,35 @@ impl Connection {
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// The agent reported what it sends: pictures are shown at its screen's size, the
+    /// window shows the quality, and the agent learns the technician's preference.
+    fn on_quality(&mut self, quality: VideoQuality, end: &SessionEnd) {
+        end.frame_sink()
+            .set_screen_size(Some((quality.screen_width, quality.screen_height)));
+        self.agent_quality = Some(quality);
+        end.update(Update::Quality(quality));
+        if let Err(err) = self.send_preference() {
+            tracing::debug!("the preference is not sent: {err}");
+        }
+    }
+
+    /// Tells the agent the preference, when it reports its quality and follows
+    /// another one.
+    fn send_preference(&mut self) -> Result<(), SendError> {
+        match self.agent_quality {
+            Some(quality) if quality.preference != self.preference => {
+                // Sent once: the next report shows whether it took.
+                self.agent_quality = Some(VideoQuality {
+                    preference: self.preference,
+                    ..quality
+                });
+                self.viewer
+                    .send(ControlMessage::QualityPreference(self.preference))
+            }
+            _ => Ok(()),
         }
     }
 

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use lifeline_protocol::Timestamp;
+use lifeline_protocol::trust::TechnicianCertificate;
 
 use crate::identity::Identity;
 use crate::known_agents::KnownAgents;
@@ -49,6 +50,9 @@ pub struct SessionContext {
     /// When set, the session is recorded into this file (while the end user grants the
     /// `record` permission).
     pub record: Option<crate::recording::RecordTarget>,
+    /// The technician's certificate from their organisation, if imported and valid:
+    /// presented in every session, required for unattended access.
+    pub certificate: Option<TechnicianCertificate>,
 }
 
 /// The current time as the protocol wants it.

@@ -8,13 +8,15 @@ use egui::{EventFilter, TextureOptions, ViewportCommand};
 use lifeline_protocol::{Scope, ScopeSet};
 
 use super::WindowOptions;
+use super::commands_panel::CommandsPanel;
 use super::connect_screen::{ConnectAction, ConnectForm, connect_screen_ui};
 use super::forward::{InputContext, InputForwarder, TOOLBAR_KEY};
 use super::geometry::ScaleMode;
 use super::recent::{RecentDevices, now_unix};
 use super::remote_screen::{RemoteTexture, remote_screen_ui, stats_overlay_ui};
-use super::toolbar::{ToolbarAction, ViewSettings, toolbar_handle_ui, toolbar_ui};
-use crate::link::{Command, ConnectRequest, Stats, Status, Update, WindowEnd};
+use super::toolbar::{QualityBar, ToolbarAction, ViewSettings, toolbar_handle_ui, toolbar_ui};
+use crate::link::{Command, ConnectRequest, RequestCredential, Stats, Status, Update, WindowEnd};
+use lifeline_protocol::message::{QualityPreference, VideoQuality};
 
 /// How long a notice stays on screen, in seconds.
 const NOTICE_SECONDS: f64 = 6.0;
@@ -29,6 +31,8 @@ pub struct ViewerUi {
     status: Status,
     granted: ScopeSet,
     stats: Option<Stats>,
+    quality: Option<VideoQuality>,
+    preference: QualityPreference,
     notice: Option<(String, Option<f64>)>,
     form: ConnectForm,
     recent: RecentDevices,
@@ -42,6 +46,7 @@ pub struct ViewerUi {
     fullscreen_since: Option<f64>,
     size_before_cover: Option<egui::Vec2>,
     minimized: Option<bool>,
+    commands_panel: CommandsPanel,
 }
 
 impl ViewerUi {
@@ -67,6 +72,8 @@ impl ViewerUi {
             status: Status::Idle,
             granted: ScopeSet::empty(),
             stats: None,
+            quality: None,
+            preference: options.preference,
             notice: None,
             form,
             recent,
@@ -90,10 +97,13 @@ impl ViewerUi {
             fullscreen_since: None,
             size_before_cover: None,
             minimized: None,
+            commands_panel: CommandsPanel::default(),
         };
         if let Some(request) = options.initial {
             ui.form.address.clone_from(&request.address);
-            ui.form.code.clone_from(&request.code);
+            if let RequestCredential::Code(code) = &request.credential {
+                ui.form.code.clone_from(code);
+            }
             ui.form.technician_name.clone_from(&request.technician_name);
             ui.form.reason.clone_from(&request.reason);
             ui.form.scopes = request.scopes;
@@ -130,6 +140,16 @@ impl ViewerUi {
     /// The recent devices.
     pub fn recent(&self) -> &RecentDevices {
         &self.recent
+    }
+
+    /// What the agent sends now, as it last reported.
+    pub fn quality(&self) -> Option<&VideoQuality> {
+        self.quality.as_ref()
+    }
+
+    /// The technician's preference on a slow link.
+    pub fn preference(&self) -> QualityPreference {
+        self.preference
     }
 
     /// The notice shown, if any.
@@ -182,6 +202,8 @@ impl ViewerUi {
                     self.screen.clear();
                     self.granted = ScopeSet::empty();
                     self.stats = None;
+                    self.quality = None;
+                    self.commands_panel.clear();
                 }
                 self.status = status;
             }
@@ -196,7 +218,12 @@ impl ViewerUi {
                 self.show_notice(format!("The end user did not allow: {}.", words.join(", ")));
             }
             Update::Stats(stats) => self.stats = Some(stats),
+            Update::Quality(quality) => self.quality = Some(quality),
             Update::Notice(text) => self.show_notice(text),
+            Update::Command(update) => {
+                self.commands_panel.open = true;
+                self.commands_panel.apply(update);
+            }
         }
     }
 
@@ -285,6 +312,7 @@ impl ViewerUi {
         self.granted = ScopeSet::empty();
         self.status = Status::Connecting;
         self.send(Command::Connect(request));
+        self.send(Command::Prefer(self.preference));
     }
 
     /// Draws the window: the connect screen, or the session once it is active.
@@ -317,7 +345,17 @@ impl ViewerUi {
         if self.view.toolbar_visible {
             let action = egui::Panel::top("toolbar")
                 .show(ui, |ui| {
-                    toolbar_ui(ui, self.granted, &self.view, &mut self.request_choice)
+                    let quality = QualityBar {
+                        quality: self.quality,
+                        preference: self.preference,
+                    };
+                    toolbar_ui(
+                        ui,
+                        self.granted,
+                        &self.view,
+                        &mut self.request_choice,
+                        quality,
+                    )
                 })
                 .inner;
             if let Some(action) = action {
@@ -380,6 +418,14 @@ impl ViewerUi {
         if !self.view.toolbar_visible && toolbar_handle_ui(ui) {
             self.view.toolbar_visible = true;
         }
+        if self.granted.contains(Scope::RunCommands) {
+            if !self.commands_panel.open && commands_button_ui(ui) {
+                self.commands_panel.open = true;
+            }
+            if let Some(command_line) = self.commands_panel.show(ui.ctx()) {
+                self.send(Command::RunCommand(command_line));
+            }
+        }
         self.flush_outbox();
     }
 
@@ -402,6 +448,10 @@ impl ViewerUi {
                 ctx.send_viewport_cmd(ViewportCommand::Fullscreen(self.view.fullscreen));
             }
             ToolbarAction::ToggleStats => self.view.stats_visible = !self.view.stats_visible,
+            ToolbarAction::Prefer(preference) => {
+                self.preference = preference;
+                self.send(Command::Prefer(preference));
+            }
             ToolbarAction::HideToolbar => self.view.toolbar_visible = false,
             ToolbarAction::Disconnect => {
                 self.forwarder
@@ -436,4 +486,12 @@ fn notice_ui(ui: &mut egui::Ui, area: egui::Rect, notice: &str) {
         galley,
         egui::Color32::WHITE,
     );
+}
+
+/// A small "Commands" button in the bottom-left corner that opens the window again.
+fn commands_button_ui(ui: &egui::Ui) -> bool {
+    egui::Area::new(egui::Id::unique("commands-button"))
+        .anchor(egui::Align2::LEFT_BOTTOM, egui::vec2(8.0, -8.0))
+        .show(ui.ctx(), |ui| ui.button("Commands…").clicked())
+        .inner
 }

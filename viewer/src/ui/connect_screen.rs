@@ -5,7 +5,7 @@ use egui::{Color32, RichText};
 use lifeline_protocol::{Scope, ScopeSet};
 
 use super::recent::{RecentDevices, describe_age};
-use crate::link::{ConnectRequest, Status};
+use crate::link::{ConnectRequest, RequestCredential, Status};
 
 /// Digits in a one-time code.
 pub const CODE_DIGITS: usize = 9;
@@ -56,7 +56,8 @@ impl ConnectForm {
         }
         Ok(ConnectRequest {
             address: address.to_owned(),
-            code: self.code.trim().to_owned(),
+            credential: RequestCredential::Code(self.code.trim().to_owned()),
+            agent_fingerprint: None,
             scopes: self.scopes,
             technician_name: self.technician_name.trim().to_owned(),
             reason: self.reason.trim().to_owned(),

@@ -8,10 +8,13 @@
 //!   from window to remote pixels.
 //! - [`toolbar`], [`special_keys`]: the session's toolbar and its "Send keys" menu.
 //! - [`forward`], [`input_map`]: egui events to protocol input; the key table.
+//! - [`commands_panel`]: the "Commands" window (run a command, see its approval state and
+//!   output).
 //!
 //! The window never waits: it talks to the session only through [`crate::link`].
 
 pub mod app;
+pub mod commands_panel;
 pub mod connect_screen;
 pub mod forward;
 pub mod geometry;
@@ -40,6 +43,8 @@ pub struct WindowOptions {
     /// Where `recent.json` lives; default: the platform's data directory for
     /// `org.Lifeline.lifeline-viewer`.
     pub data_dir: Option<PathBuf>,
+    /// Sharp text or fluid motion first on a slow link (the toolbar changes it).
+    pub preference: lifeline_protocol::message::QualityPreference,
 }
 
 /// The eframe app: [`ViewerUi`] split over eframe's `logic` and `ui`.

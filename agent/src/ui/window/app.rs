@@ -135,7 +135,12 @@ impl eframe::App for AgentApp {
             self.pending.push_back(UserCommand::Quit);
         }
         self.flush(ctx);
-        if matches!(self.state.phase, Phase::WaitingForTechnician(_)) {
+        let counting_down = match &self.state.phase {
+            Phase::WaitingForTechnician(_) => true,
+            Phase::Session(session) => session.continue_until.is_some(),
+            _ => false,
+        };
+        if counting_down {
             // The code's time left and the lock count down each second.
             ctx.request_repaint_after(Duration::from_secs(1));
         }

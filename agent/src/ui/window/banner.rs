@@ -25,8 +25,71 @@ pub fn banner_height(permissions: usize) -> f32 {
 
 /// Draws the banner; returns `Revoke` when a permission is switched off and `Stop` when
 /// Stop is clicked.
-pub fn banner_ui(ui: &mut Ui, session: &Session, texts: &Texts) -> Option<UserCommand> {
+pub fn banner_ui(
+    ui: &mut Ui,
+    session: &Session,
+    texts: &Texts,
+    now: std::time::Instant,
+) -> Option<UserCommand> {
     let mut command = None;
+    if let Some((id, description)) = &session.pending_action {
+        egui::Panel::top("banner_action")
+            .resizable(false)
+            .show(ui, |ui| {
+                ui.add_space(6.0);
+                ui.label(
+                    RichText::new(format!(
+                        "{} {}",
+                        session.technician.display_name, texts.action_question
+                    ))
+                    .strong(),
+                );
+                ui.label(RichText::new(description).monospace().size(15.0));
+                ui.columns(2, |columns| {
+                    let width = columns[0].available_width();
+                    let deny = wide_button(RichText::new(texts.deny).size(16.0), width, 34.0);
+                    if columns[0].add(deny).clicked() {
+                        command = Some(UserCommand::AnswerAction {
+                            id: *id,
+                            approved: false,
+                        });
+                    }
+                    let allow =
+                        wide_button(RichText::new(texts.allow_once).size(16.0), width, 34.0);
+                    if columns[1].add(allow).clicked() {
+                        command = Some(UserCommand::AnswerAction {
+                            id: *id,
+                            approved: true,
+                        });
+                    }
+                });
+                ui.add_space(4.0);
+            });
+    }
+    if let Some(until) = session.continue_until {
+        egui::Panel::top("banner_continue")
+            .resizable(false)
+            .show(ui, |ui| {
+                ui.add_space(6.0);
+                ui.label(RichText::new(texts.continue_question).size(16.0).strong());
+                let left = until.saturating_duration_since(now).as_secs();
+                ui.label(format!(
+                    "{} {}:{:02}",
+                    texts.continue_ends_in,
+                    left / 60,
+                    left % 60
+                ));
+                let button = wide_button(
+                    RichText::new(texts.continue_yes).size(18.0),
+                    ui.available_width(),
+                    36.0,
+                );
+                if ui.add(button).clicked() {
+                    command = Some(UserCommand::ContinueSession);
+                }
+                ui.add_space(4.0);
+            });
+    }
     egui::Panel::bottom("banner_stop")
         .resizable(false)
         .show(ui, |ui| {

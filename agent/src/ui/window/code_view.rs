@@ -21,6 +21,21 @@ pub fn starting_ui(ui: &mut Ui, texts: &Texts) {
     });
 }
 
+/// Service mode: the device ID and whose technicians may connect without a code.
+pub fn unattended_only_ui(ui: &mut Ui, device_id: &str, organisations: &[String], texts: &Texts) {
+    ui.heading(texts.app_title);
+    ui.add_space(8.0);
+    ui.label(texts.your_device_id);
+    ui.label(RichText::new(device_id).monospace().size(20.0));
+    ui.add_space(8.0);
+    ui.label(texts.unattended_only);
+    for organisation in organisations {
+        ui.label(RichText::new(format!("• {organisation}")).strong());
+    }
+    ui.add_space(8.0);
+    ui.label(texts.unattended_only_hint);
+}
+
 /// The device ID and the code to read out, the code's time left and any warnings.
 pub fn waiting_ui(ui: &mut Ui, waiting: &mut Waiting, texts: &Texts, now: Instant) {
     ui.heading(texts.app_title);

@@ -56,6 +56,9 @@ fn prompt_ui(ui: &mut Ui, consent: &mut Consent, texts: &Texts) {
         ui.label(texts.wants_to_connect);
     }
     verification_ui(ui, technician, texts);
+    if consent.prompt.unattended {
+        ui.label(RichText::new(texts.unattended_prompt).strong());
+    }
     ui.horizontal_wrapped(|ui| {
         ui.label(texts.key_fingerprint);
         ui.label(RichText::new(technician.fingerprint.to_string()).monospace());

@@ -22,7 +22,7 @@ pub mod state;
 mod widgets;
 
 pub use banner::banner_ui;
-pub use code_view::{ended_ui, starting_ui, waiting_ui};
+pub use code_view::{ended_ui, starting_ui, unattended_only_ui, waiting_ui};
 pub use consent::consent_ui;
 pub use state::{AgentUiState, Phase, WindowMode};
 
@@ -66,12 +66,16 @@ pub fn agent_ui(
     }
     let command = match &mut state.phase {
         Phase::Consent(consent) => consent_ui(ui, consent, texts),
-        Phase::Session(session) => banner_ui(ui, session, texts),
+        Phase::Session(session) => banner_ui(ui, session, texts, now),
         phase => {
             egui::ScrollArea::vertical()
                 .auto_shrink([false, false])
                 .show(ui, |ui| match phase {
                     Phase::WaitingForTechnician(waiting) => waiting_ui(ui, waiting, texts, now),
+                    Phase::UnattendedOnly {
+                        device_id,
+                        organisations,
+                    } => unattended_only_ui(ui, device_id, organisations, texts),
                     Phase::Ended { reason } => ended_ui(ui, reason, texts),
                     _ => starting_ui(ui, texts),
                 });

@@ -122,6 +122,10 @@ pub struct Session {
     pub technician: TechnicianIdentity,
     /// What they may do now.
     pub granted: ScopeSet,
+    /// "Continue?" is asked; the session ends at this instant without an answer.
+    pub continue_until: Option<Instant>,
+    /// One action waiting for the user's confirmation: its id and exact description.
+    pub pending_action: Option<(u32, String)>,
 }
 
 /// Which screen is up.
@@ -131,6 +135,13 @@ pub enum Phase {
     Starting,
     /// Showing the device ID and the code.
     WaitingForTechnician(Waiting),
+    /// Service mode: no code; who may connect unattended.
+    UnattendedOnly {
+        /// How the technician reaches this device.
+        device_id: String,
+        /// Organisations whose technicians may connect.
+        organisations: Vec<String>,
+    },
     /// Asking the user.
     Consent(Consent),
     /// The banner of a running session.
@@ -205,6 +216,15 @@ impl AgentUiState {
                     });
                 }
             }
+            UiEvent::UnattendedOnly {
+                device_id,
+                organisations,
+            } => {
+                self.phase = Phase::UnattendedOnly {
+                    device_id,
+                    organisations,
+                };
+            }
             UiEvent::WrongCodeTried { failures } => {
                 self.notice(Notice::WrongCodeTried { failures });
             }
@@ -222,6 +242,7 @@ impl AgentUiState {
                     technician,
                     scopes,
                     reason,
+                    unattended: false,
                 };
                 self.ask(PromptKind::MorePermissions, prompt);
             }
@@ -232,11 +253,25 @@ impl AgentUiState {
                 self.phase = Phase::Session(Session {
                     technician,
                     granted,
+                    continue_until: None,
+                    pending_action: None,
                 });
             }
             UiEvent::ScopesChanged(granted) => {
                 if let Some(session) = self.session_mut() {
                     session.granted = granted;
+                }
+            }
+            UiEvent::ActionConfirmationNeeded {
+                id, description, ..
+            } => {
+                if let Some(session) = self.session_mut() {
+                    session.pending_action = Some((id, description));
+                }
+            }
+            UiEvent::ContinueQuestion { answer_within } => {
+                if let Some(session) = self.session_mut() {
+                    session.continue_until = Some(now + answer_within);
                 }
             }
             UiEvent::SessionEnded { reason } => self.phase = Phase::Ended { reason },
@@ -259,6 +294,16 @@ impl AgentUiState {
                     session.granted = session.granted.difference(*scopes);
                 }
             }
+            UserCommand::AnswerAction { .. } => {
+                if let Some(session) = self.session_mut() {
+                    session.pending_action = None;
+                }
+            }
+            UserCommand::ContinueSession => {
+                if let Some(session) = self.session_mut() {
+                    session.continue_until = None;
+                }
+            }
             UserCommand::Stop => {
                 if matches!(self.phase, Phase::Session(_)) {
                     self.phase = Phase::Ended {
@@ -274,12 +319,16 @@ impl AgentUiState {
     pub fn window_mode(&self) -> WindowMode {
         match &self.phase {
             Phase::Session(session) => WindowMode::Banner {
-                permissions: session.granted.iter().count(),
+                // Each question takes a few rows.
+                permissions: session.granted.iter().count()
+                    + usize::from(session.continue_until.is_some()) * 3
+                    + usize::from(session.pending_action.is_some()) * 4,
             },
             Phase::Consent(_) => WindowMode::Prompt,
-            Phase::Starting | Phase::WaitingForTechnician(_) | Phase::Ended { .. } => {
-                WindowMode::Code
-            }
+            Phase::Starting
+            | Phase::WaitingForTechnician(_)
+            | Phase::UnattendedOnly { .. }
+            | Phase::Ended { .. } => WindowMode::Code,
         }
     }
 

@@ -84,6 +84,7 @@ fn prompts_start_all_ticked_and_return_to_what_was_before() {
         technician: technician(),
         scopes,
         reason: String::new(),
+        unattended: false,
     };
     state.apply(UiEvent::ConsentNeeded(prompt.clone()), now);
     // A second prompt replaces the first without stacking.

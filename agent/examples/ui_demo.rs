@@ -5,7 +5,10 @@
 //! ```
 //!
 //! `NAME` opens straight on one screen: `waiting` (with a wrong-code warning),
-//! `consent`, `banner`, `request` (more permissions during a session) or `ended`.
+//! `consent`, `banner`, `request` (more permissions during a session), `ended`,
+//! `service` (waiting without a code), `unattended` (a certified technician's request
+//! for a permission the policy wants confirmed), `action` (a command to approve) or
+//! `continue` (the "continue?" question).
 //! Without `--screen` the code shows, a wrong code is reported after 2 s and the
 //! consent prompt comes after 5 s. Either way the fake session then answers like a
 //! real one: Allow opens the banner, switches revoke, Stop or Deny end the session and
@@ -31,6 +34,10 @@ enum Start {
     Banner,
     Request,
     Ended,
+    Service,
+    Unattended,
+    Action,
+    Continue,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -76,6 +83,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<(Lang, S
                     "banner" => Start::Banner,
                     "request" => Start::Request,
                     "ended" => Start::Ended,
+                    "service" => Start::Service,
+                    "unattended" => Start::Unattended,
+                    "action" => Start::Action,
+                    "continue" => Start::Continue,
                     other => bail!("unknown screen {other}"),
                 }
             }
@@ -153,6 +164,40 @@ async fn fake_session(
                     "To send you the new printer driver.",
                     "为了把新的打印机驱动发给您。",
                 ),
+            },
+        ]),
+        Start::Service => {
+            script = vec![UiEvent::UnattendedOnly {
+                device_id: "192.168.1.23:4433".to_owned(),
+                organisations: vec!["Example IT".to_owned()],
+            }];
+        }
+        Start::Unattended => {
+            script = vec![UiEvent::ConsentNeeded(ConsentPrompt {
+                technician: TechnicianIdentity {
+                    display_name: "Ada Lovelace".to_owned(),
+                    verification: Verification::Organisation {
+                        organisation: "Example IT".to_owned(),
+                    },
+                    ..technician()
+                },
+                scopes: Scope::ControlInput.into(),
+                reason: words(lang, "Monthly maintenance.", "每月例行维护。"),
+                unattended: true,
+            })];
+        }
+        Start::Action => script.extend([
+            active(granted.union(Scope::RunCommands.into())),
+            UiEvent::ActionConfirmationNeeded {
+                id: 1,
+                technician: technician(),
+                description: "lpstat -t && systemctl restart cups".to_owned(),
+            },
+        ]),
+        Start::Continue => script.extend([
+            active(granted),
+            UiEvent::ContinueQuestion {
+                answer_within: Duration::from_secs(300),
             },
         ]),
         Start::Ended => script.extend([

@@ -443,3 +443,55 @@ fn starting_screen_waits_for_the_first_code() {
 
     harness.get_by_label("Starting…");
 }
+
+#[test]
+fn a_command_to_confirm_shows_the_exact_line_and_allow_once_answers_it() {
+    let action = UiEvent::ActionConfirmationNeeded {
+        id: 7,
+        technician: technician(Verification::Unverified),
+        description: "systemctl restart cups".to_owned(),
+    };
+    let mut harness = harness(Lang::En, vec![session_active(view_and_input()), action]);
+    harness.get_by_label_contains("asks to run this command on your computer, once");
+    harness.get_by_label("systemctl restart cups");
+    click(&mut harness, "Allow once");
+    assert_eq!(
+        harness.state().sent,
+        vec![UserCommand::AnswerAction {
+            id: 7,
+            approved: true
+        }]
+    );
+    // Answered: the question is gone, the banner stays.
+    assert!(harness.query_by_label("systemctl restart cups").is_none());
+    harness.get_by_label("Stop");
+}
+
+#[test]
+fn continue_question_keeps_the_session_with_one_click() {
+    let question = UiEvent::ContinueQuestion {
+        answer_within: std::time::Duration::from_secs(300),
+    };
+    let mut harness = harness(Lang::En, vec![session_active(view_and_input()), question]);
+    harness.get_by_label("The support session is still running. Continue?");
+    harness.get_by_label_contains("Without an answer it ends in 5:00");
+    click(&mut harness, "Continue");
+    assert_eq!(harness.state().sent, vec![UserCommand::ContinueSession]);
+    assert!(
+        harness
+            .query_by_label("The support session is still running. Continue?")
+            .is_none()
+    );
+}
+
+#[test]
+fn a_service_shows_whose_technicians_may_connect_and_no_code() {
+    let service = UiEvent::UnattendedOnly {
+        device_id: "host:7443".to_owned(),
+        organisations: vec!["Acme IT".to_owned()],
+    };
+    let harness = harness(Lang::En, vec![service]);
+    harness.get_by_label_contains("accepts remote support without a code");
+    harness.get_by_label("• Acme IT");
+    assert!(harness.query_by_label(CODE).is_none());
+}

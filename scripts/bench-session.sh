@@ -3,7 +3,10 @@
 # (W1 idle, W2 terminal scroll, W3 window move, W4 video) at 1920x1080, on this
 # machine. Not part of the test suite: numbers, not pass/fail.
 #
-#   scripts/bench-session.sh [--seconds 20] [--workloads "W1 W2 W3 W4"]
+#   scripts/bench-session.sh [--seconds 20] [--workloads "W1 W2 W3 W4"] [--record]
+#
+# --record: the viewer also records each session; the table then gives the
+# recording's size per minute.
 #
 # The workloads come from the shared bench folder (../shared/bench beside this
 # repository, or $LIFELINE_BENCH_DIR).

@@ -4,10 +4,12 @@ workload on a 1920x1080 Xvfb, measured over the workload's active window.
 
 Prints one Markdown table: Mbit/s of video, frames decoded per second, capture-to-
 decoded latency p50/p95 (both ends on this machine, so one clock), and the CPU of the
-agent and of the viewer in % of one core. Usage (scripts/bench-session.sh does the
-setup and build):
+agent and of the viewer in % of one core. With --record the viewer also records the
+session (`--record FILE`) and the table gives the recording's growth in MB per minute
+over the same window (and checks the file with `recording verify`). Usage
+(scripts/bench-session.sh does the setup and build):
 
-    scripts/bench_session.py --bench ../shared/bench --bin target/release [--seconds 20] [--workloads "W1 W2 W3 W4"]
+    scripts/bench_session.py --bench ../shared/bench --bin target/release [--seconds 20] [--workloads "W1 W2 W3 W4"] [--record]
 """
 import argparse
 import json
@@ -87,16 +89,20 @@ def run_workload(args, workload):
             sys.exit(f"{workload} did not start: " + open(os.path.join(data, "workload.log")).read())
         stats_path = os.path.join(data, "stats.json")
         viewer_dir = os.path.join(data, "viewer")
+        recording = os.path.join(data, "session.llrec")
         viewer = subprocess.Popen(
             [f"{args.bin}/lifeline-viewer", "--data-dir", viewer_dir, "connect", address, "--code", code,
-             "--headless", "--seconds", str(args.seconds + args.settle + 1), "--stats", stats_path],
+             "--headless", "--seconds", str(args.seconds + args.settle + 1), "--stats", stats_path]
+            + (["--record", recording] if args.record else []),
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        def recorded_bytes():
+            return os.path.getsize(recording) if args.record and os.path.exists(recording) else 0
         started.append(viewer)
         # Let the session start and the first keyframe pass, then measure a window.
         time.sleep(args.settle)
-        t0, agent0, viewer0 = time.time(), cpu_seconds(agent.pid), cpu_seconds(viewer.pid)
+        t0, agent0, viewer0, rec0 = time.time(), cpu_seconds(agent.pid), cpu_seconds(viewer.pid), recorded_bytes()
         time.sleep(args.seconds)
-        t1, agent1, viewer1 = time.time(), cpu_seconds(agent.pid), cpu_seconds(viewer.pid)
+        t1, agent1, viewer1, rec1 = time.time(), cpu_seconds(agent.pid), cpu_seconds(viewer.pid), recorded_bytes()
         _, err = viewer.communicate(timeout=60)
         if viewer.returncode != 0:
             sys.exit(f"{workload}: the viewer failed: {err.decode(errors='replace')}")
@@ -106,7 +112,15 @@ def run_workload(args, workload):
         def pct(q):
             return latencies[min(len(latencies) - 1, int(round(q * (len(latencies) - 1))))] if latencies else float("nan")
         wall = t1 - t0
+        verified = ""
+        if args.record:
+            check = subprocess.run([f"{args.bin}/lifeline-viewer", "recording", "verify", recording],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            verified = "OK" if check.returncode == 0 else f"verify exit {check.returncode}"
         return {
+            "rec_mb_min": (rec1 - rec0) / wall * 60 / 1e6,
+            "rec_total_mb": recorded_bytes() / 1e6,
+            "verified": verified,
             "workload": workload,
             "mbit_s": sum(b for (_, b, _) in window) * 8 / wall / 1e6,
             "fps": len(window) / wall,
@@ -134,8 +148,16 @@ def main():
     parser.add_argument("--warmup", type=int, default=4)
     parser.add_argument("--settle", type=int, default=3, help="seconds between connecting and measuring")
     parser.add_argument("--workloads", default="W1 W2 W3 W4")
+    parser.add_argument("--record", action="store_true", help="also record each session and report its size")
     args = parser.parse_args()
     rows = [run_workload(args, w) for w in args.workloads.split()]
+    if args.record:
+        print("| workload | Mbit/s | frames/s decoded | recording MB/min | recording MB/hour | verify |")
+        print("|---|---|---|---|---|---|")
+        for r in rows:
+            print(f"| {r['workload']} | {r['mbit_s']:.3f} | {r['fps']:.1f} | {r['rec_mb_min']:.2f} "
+                  f"| {r['rec_mb_min'] * 60:.0f} | {r['verified']} |")
+        return
     print("| workload | Mbit/s | frames/s decoded | latency p50 / p95 (ms) | agent CPU | viewer CPU |")
     print("|---|---|---|---|---|---|")
     for r in rows:

@@ -91,10 +91,9 @@ pub fn start(target: &RecordTarget, key: KeyPair, header: Header) -> Result<Reco
         )
     })?;
     let (messages, receiver) = std::sync::mpsc::sync_channel(QUEUE);
-    let shared = Arc::new(Shared {
-        wants_keyframe: AtomicBool::new(true),
-        ..Shared::default()
-    });
+    // The agent's first frame is a keyframe; a recording that starts later (or a
+    // delta frame first) asks for one when the writer skips a frame.
+    let shared = Arc::new(Shared::default());
     let thread_shared = Arc::clone(&shared);
     let path = target.path.clone();
     let thread = std::thread::Builder::new()

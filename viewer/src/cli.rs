@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use lifeline_protocol::message::QualityPreference;
-use lifeline_protocol::{Fingerprint, Scope, ScopeSet};
+use lifeline_protocol::{Scope, ScopeSet};
 
 use crate::headless::{self, HeadlessOptions};
 use crate::known_agents::KnownAgents;
@@ -252,7 +252,7 @@ fn request(connect: &ConnectArgs) -> anyhow::Result<ConnectRequest> {
     let agent_fingerprint = connect
         .agent_fingerprint
         .as_deref()
-        .map(parse_fingerprint)
+        .map(crate::known_agents::parse_fingerprint)
         .transpose()?;
     Ok(ConnectRequest {
         address: connect.address.clone(),
@@ -286,27 +286,4 @@ fn headless_options(connect: ConnectArgs) -> anyhow::Result<HeadlessOptions> {
         preference: connect.prefer,
         record: connect.record,
     })
-}
-
-/// Reads a full fingerprint in hex (64 digits; dashes and spaces ignored).
-fn parse_fingerprint(text: &str) -> anyhow::Result<Fingerprint> {
-    let digits: String = text
-        .chars()
-        .filter(|c| !matches!(c, '-' | ' ' | ':'))
-        .collect();
-    let bytes = (0..digits.len())
-        .step_by(2)
-        .map(|i| {
-            digits
-                .get(i..i + 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-        })
-        .collect::<Option<Vec<u8>>>();
-    match bytes.and_then(|bytes| <[u8; 32]>::try_from(bytes).ok()) {
-        Some(bytes) => Ok(Fingerprint(bytes)),
-        None => anyhow::bail!(
-            "--agent-fingerprint must be the full fingerprint: 64 hex digits, as the agent \
-             logs it at start (\"listening on … as …\" shows the short form)"
-        ),
-    }
 }

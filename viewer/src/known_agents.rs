@@ -108,6 +108,29 @@ impl KnownAgents {
     }
 }
 
+/// Reads a full fingerprint in hex (64 digits; dashes and spaces ignored).
+pub fn parse_fingerprint(text: &str) -> anyhow::Result<Fingerprint> {
+    let digits: String = text
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' ' | ':'))
+        .collect();
+    let bytes = (0..digits.len())
+        .step_by(2)
+        .map(|i| {
+            digits
+                .get(i..i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+        })
+        .collect::<Option<Vec<u8>>>();
+    match bytes.and_then(|bytes| <[u8; 32]>::try_from(bytes).ok()) {
+        Some(bytes) => Ok(Fingerprint(bytes)),
+        None => anyhow::bail!(
+            "--agent-fingerprint must be the full fingerprint: 64 hex digits, as the agent \
+             logs it at start (\"listening on … as …\" shows the short form)"
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use lifeline_protocol::PublicKey;

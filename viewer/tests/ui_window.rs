@@ -11,8 +11,8 @@ use egui_kittest::kittest::Queryable as _;
 use lifeline_protocol::message::KeyEvent;
 use lifeline_protocol::{Scope, ScopeSet};
 use lifeline_viewer::link::{
-    Command, ConnectRequest, RequestCredential, SessionEnd, Stats, Status, Update, VideoFrame,
-    link,
+    Command, CommandUpdate, ConnectRequest, RequestCredential, SessionEnd, Stats, Status, Update,
+    VideoFrame, link,
 };
 use lifeline_viewer::ui::{ViewerUi, WindowOptions};
 
@@ -289,4 +289,72 @@ fn the_input_permission_gates_the_send_keys_menu() {
     rig.settle();
     assert!(rig.harness.query_by_label("Ctrl+Alt+Del").is_none());
     assert!(rig.commands().is_empty());
+}
+
+#[test]
+fn unattended_connect_sends_the_second_factor_and_the_device_key_instead_of_a_code() {
+    let mut rig = rig();
+    rig.settle();
+    rig.type_into("Address", "10.0.0.9:7443");
+    rig.harness
+        .get_by_label("Unattended: no code, with my organisation's certificate")
+        .click();
+    rig.settle();
+    assert!(rig.harness.query_by_label("Code").is_none());
+    rig.type_into("2nd factor", "123 456");
+    rig.type_into("Device key", &"ab".repeat(32));
+    rig.type_into("Your name", "Sam Lee");
+    rig.harness.get_by_label("Connect").click();
+    rig.settle();
+    assert_eq!(
+        rig.commands()[..1],
+        vec![Command::Connect(ConnectRequest {
+            address: "10.0.0.9:7443".into(),
+            credential: RequestCredential::Unattended {
+                totp: Some("123456".into())
+            },
+            agent_fingerprint: Some(lifeline_protocol::Fingerprint([0xab; 32])),
+            scopes: ScopeSet::from([Scope::ViewScreen, Scope::ControlInput]),
+            technician_name: "Sam Lee".into(),
+            reason: String::new(),
+        })]
+    );
+}
+
+#[test]
+fn the_commands_window_sends_a_command_and_shows_the_wait_and_the_output() {
+    let mut rig = rig();
+    rig.session.update(Update::Status(Status::Active));
+    rig.session.update(Update::Granted(ScopeSet::from([
+        Scope::ViewScreen,
+        Scope::RunCommands,
+    ])));
+    rig.settle();
+    rig.harness.get_by_label("Commands…").click();
+    rig.settle();
+    rig.type_into("Command", "uptime");
+    rig.harness.get_by_label("Run").click();
+    rig.settle();
+    assert_eq!(rig.commands(), vec![Command::RunCommand("uptime".into())]);
+    rig.session.update(Update::Command(CommandUpdate::Sent {
+        id: 1,
+        command_line: "uptime".into(),
+    }));
+    rig.session
+        .update(Update::Command(CommandUpdate::WaitingForApproval { id: 1 }));
+    rig.settle();
+    rig.harness
+        .get_by_label("Waiting for the end user to approve this command…");
+    rig.session.update(Update::Command(CommandUpdate::Finished(
+        lifeline_protocol::action::CommandOutput {
+            id: 1,
+            exit_code: Some(0),
+            stdout: "up 3 days".into(),
+            stderr: String::new(),
+            truncated: false,
+        },
+    )));
+    rig.settle();
+    rig.harness.get_by_label("up 3 days");
+    rig.harness.get_by_label("Exit code 0.");
 }

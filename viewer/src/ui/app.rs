@@ -101,8 +101,12 @@ impl ViewerUi {
         };
         if let Some(request) = options.initial {
             ui.form.address.clone_from(&request.address);
-            if let RequestCredential::Code(code) = &request.credential {
-                ui.form.code.clone_from(code);
+            match &request.credential {
+                RequestCredential::Code(code) => ui.form.code.clone_from(code),
+                RequestCredential::Unattended { totp } => {
+                    ui.form.unattended = true;
+                    ui.form.totp = totp.clone().unwrap_or_default();
+                }
             }
             ui.form.technician_name.clone_from(&request.technician_name);
             ui.form.reason.clone_from(&request.reason);

@@ -102,12 +102,15 @@ impl CommandsPanel {
                      asked to approve each command.",
                 );
                 ui.horizontal(|ui| {
-                    let field = ui.add(
-                        egui::TextEdit::singleline(&mut self.input)
-                            .hint_text("e.g. df -h")
-                            .desired_width(380.0)
-                            .font(egui::TextStyle::Monospace),
-                    );
+                    let label = ui.label("Command");
+                    let field = ui
+                        .add(
+                            egui::TextEdit::singleline(&mut self.input)
+                                .hint_text("e.g. df -h")
+                                .desired_width(320.0)
+                                .font(egui::TextStyle::Monospace),
+                        )
+                        .labelled_by(label.id);
                     let entered =
                         field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                     let clicked = ui.button("Run").clicked();

@@ -23,6 +23,13 @@ pub struct ConnectForm {
     pub reason: String,
     /// Permissions to ask for.
     pub scopes: ScopeSet,
+    /// Unattended access with the technician's certificate instead of a code.
+    pub unattended: bool,
+    /// Unattended: the second-factor code from the authenticator app (if the device
+    /// asks for one).
+    pub totp: String,
+    /// Unattended: the device key's full fingerprint, for a device not met before.
+    pub agent_fingerprint: String,
     /// Why the last attempt to connect was not sent, if it was not.
     pub problem: Option<String>,
 }
@@ -35,6 +42,9 @@ impl Default for ConnectForm {
             technician_name: String::new(),
             reason: String::new(),
             scopes: ScopeSet::from([Scope::ViewScreen, Scope::ControlInput]),
+            unattended: false,
+            totp: String::new(),
+            agent_fingerprint: String::new(),
             problem: None,
         }
     }
@@ -47,7 +57,25 @@ impl ConnectForm {
         if address.is_empty() {
             return Err("Type the device's address (host:port) first.".to_owned());
         }
-        check_code(&self.code)?;
+        let credential = if self.unattended {
+            let totp: String = self.totp.split_whitespace().collect();
+            if !totp.is_empty() && (totp.len() != 6 || !totp.bytes().all(|b| b.is_ascii_digit())) {
+                return Err("The second-factor code has 6 digits.".to_owned());
+            }
+            RequestCredential::Unattended {
+                totp: (!totp.is_empty()).then_some(totp),
+            }
+        } else {
+            check_code(&self.code)?;
+            RequestCredential::Code(self.code.trim().to_owned())
+        };
+        let agent_fingerprint = match self.agent_fingerprint.trim() {
+            "" => None,
+            text => Some(
+                crate::known_agents::parse_fingerprint(text)
+                    .map_err(|_| "The device key has 64 hex digits.".to_owned())?,
+            ),
+        };
         if self.technician_name.trim().is_empty() {
             return Err("Type your name: the person you are helping sees it.".to_owned());
         }
@@ -56,8 +84,8 @@ impl ConnectForm {
         }
         Ok(ConnectRequest {
             address: address.to_owned(),
-            credential: RequestCredential::Code(self.code.trim().to_owned()),
-            agent_fingerprint: None,
+            credential,
+            agent_fingerprint,
             scopes: self.scopes,
             technician_name: self.technician_name.trim().to_owned(),
             reason: self.reason.trim().to_owned(),
@@ -234,7 +262,17 @@ fn form_ui(ui: &mut egui::Ui, form: &mut ConnectForm) {
         .spacing([12.0, 8.0])
         .show(ui, |ui| {
             labelled_field_ui(ui, "Address", &mut form.address, "host:port");
-            labelled_field_ui(ui, "Code", &mut form.code, "123 456 789");
+            if form.unattended {
+                labelled_field_ui(ui, "2nd factor", &mut form.totp, "6 digits, if asked");
+                labelled_field_ui(
+                    ui,
+                    "Device key",
+                    &mut form.agent_fingerprint,
+                    "full fingerprint, first time only",
+                );
+            } else {
+                labelled_field_ui(ui, "Code", &mut form.code, "123 456 789");
+            }
             labelled_field_ui(
                 ui,
                 "Your name",
@@ -248,6 +286,10 @@ fn form_ui(ui: &mut egui::Ui, form: &mut ConnectForm) {
                 "optional, shown to the end user",
             );
         });
+    ui.checkbox(
+        &mut form.unattended,
+        "Unattended: no code, with my organisation's certificate",
+    );
     ui.add_space(8.0);
     ui.label(RichText::new("Permissions to ask for").strong());
     for scope in Scope::ALL {

@@ -29,6 +29,7 @@ mod frame;
 mod quality;
 mod scale;
 pub mod sps;
+mod upscale;
 
 pub use adaptive::{ClassifierConfig, ContentClassifier};
 pub use backend::decoder::OpenH264Decoder;
@@ -44,3 +45,4 @@ pub use encode::{
 pub use frame::{BYTES_PER_PIXEL, BgraFrame, FrameError, MAX_DIMENSION, OwnedBgraFrame, Rect};
 pub use quality::{QualityError, psnr, psnr_luma, ssim_luma};
 pub use scale::{Scale, downscale};
+pub use upscale::upscale;

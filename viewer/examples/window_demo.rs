@@ -47,6 +47,7 @@ fn main() -> anyhow::Result<()> {
             fullscreen: has("--fullscreen"),
             initial,
             data_dir: Some(data_dir),
+            ..WindowOptions::default()
         },
     )
 }

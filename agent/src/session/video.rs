@@ -5,10 +5,16 @@
 //! drawing ([`Capturer::wait_for_change`], X11 DAMAGE), the pipeline captures only after
 //! a report, at most 30 times a second, so a still screen costs almost nothing;
 //! elsewhere it polls (30 Hz while the screen moves, 10 Hz after a second still).
-//! At most
-//! [`MAX_FRAMES_IN_FLIGHT`] frames may be unacknowledged by the viewer's receiver
-//! reports; beyond that the pipeline waits instead of capturing, and tells the rate
-//! controller, so latency never piles up on a slow link.
+//!
+//! The [`RateController`] decides bitrate, frame rate and scale from the viewer's
+//! receiver reports and QUIC's path statistics. At most
+//! [`RateController::max_in_flight`] frames (about one round trip's worth) may be
+//! unacknowledged by receiver reports; beyond that the pipeline waits instead of
+//! capturing. After each frame the next capture waits for that frame's time on the
+//! link at the target bitrate, so latency never piles up on a slow link. When the
+//! bitrate is too low for legible text at full size, pictures are scaled down to 2/3
+//! or 1/2 (the viewer scales them back); the viewer hears of every change through
+//! [`EncodedVideo::quality`].
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -17,18 +23,18 @@ use std::time::{Duration, Instant};
 
 use lifeline_codec::{
     ChangeDetector, ClassifierConfig, ContentClassifier, EncodeOptions, Encoder, EncoderSettings,
-    I420Image, OpenH264Encoder, bgra_to_i420,
+    I420Image, OpenH264Encoder, Scale, bgra_to_i420, downscale,
 };
-use lifeline_protocol::message::{ReceiverReport, VideoCodec, VideoFrameHeader};
+use lifeline_protocol::message::{
+    QualityPreference, ReceiverReport, VideoCodec, VideoFrameHeader, VideoQuality,
+};
 use tokio::sync::mpsc;
 
-use super::rate::RateController;
+use super::rate::{LinkStats, PictureScale, Plan, RateController};
 use crate::platform::{Capturer, Monitor};
 
-/// Frames sent but not yet reported received by the viewer, at most.
-pub const MAX_FRAMES_IN_FLIGHT: u64 = 2;
-/// Fastest capture rate while the screen changes.
-const ACTIVE_INTERVAL: Duration = Duration::from_millis(33);
+/// How often the link's statistics are read.
+const LINK_POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Longest wait for a change report before looking at the commands again (and the
 /// poll interval of a still screen on platforms without reports).
 const IDLE_INTERVAL: Duration = Duration::from_millis(100);
@@ -43,7 +49,12 @@ pub struct EncodedVideo {
     pub header: VideoFrameHeader,
     /// The H.264 access unit.
     pub payload: Vec<u8>,
+    /// What the video carries from this frame on, when that changed: tell the viewer.
+    pub quality: Option<VideoQuality>,
 }
+
+/// Reads the link's statistics (QUIC's, for a real session).
+pub type LinkProbe = Box<dyn Fn() -> LinkStats + Send>;
 
 /// Instructions for the pipeline.
 #[derive(Debug)]
@@ -54,6 +65,8 @@ pub enum VideoControl {
     Keyframe,
     /// The viewer's report of what arrived.
     Report(ReceiverReport),
+    /// The technician's preference on a slow link.
+    Preference(QualityPreference),
     /// Capture this monitor from now on (an index of [`Capturer::monitors`]).
     SelectMonitor(u32),
     /// End the thread.
@@ -102,11 +115,13 @@ pub struct VideoPipeline {
 }
 
 impl VideoPipeline {
-    /// Starts the thread with `capturer`; encoded frames go to `frames`.
+    /// Starts the thread with `capturer`; encoded frames go to `frames`; `link` reads
+    /// the link's statistics for rate control.
     pub fn spawn(
         capturer: Box<dyn Capturer>,
         monitor_index: u32,
         frames: mpsc::Sender<EncodedVideo>,
+        link: LinkProbe,
     ) -> std::io::Result<Self> {
         let (control, commands) = std::sync::mpsc::channel();
         let geometry = Arc::new(Mutex::new(None));
@@ -114,7 +129,7 @@ impl VideoPipeline {
         let thread = std::thread::Builder::new()
             .name("lifeline-video".to_owned())
             .spawn(move || {
-                let mut worker = Worker::new(capturer, frames, commands, shared_geometry);
+                let mut worker = Worker::new(capturer, frames, commands, shared_geometry, link);
                 if let Err(err) = worker.select(monitor_index).and_then(|()| worker.run()) {
                     tracing::error!("video stopped: {err}");
                 }
@@ -151,11 +166,15 @@ struct Worker {
     classifier: ContentClassifier,
     encoder: Option<OpenH264Encoder>,
     rate: RateController,
+    link: LinkProbe,
+    link_polled: Instant,
+    applied: Plan,
+    announced: Option<VideoQuality>,
     image: I420Image,
+    scaled: I420Image,
     active: bool,
     keyframe_wanted: bool,
     sequence: u64,
-    acknowledged: u64,
     last_change: Instant,
 }
 
@@ -165,7 +184,9 @@ impl Worker {
         frames: mpsc::Sender<EncodedVideo>,
         commands: Receiver<VideoControl>,
         geometry: Arc<Mutex<Option<ScreenGeometry>>>,
+        link: LinkProbe,
     ) -> Self {
+        let rate = RateController::new(Instant::now(), QualityPreference::default());
         Self {
             capturer,
             frames,
@@ -175,12 +196,16 @@ impl Worker {
             detector: ChangeDetector::new(),
             classifier: ContentClassifier::new(ClassifierConfig::default()),
             encoder: None,
-            rate: RateController::new(Instant::now()),
+            applied: rate.plan(),
+            rate,
+            link,
+            link_polled: Instant::now(),
+            announced: None,
             image: I420Image::empty(),
+            scaled: I420Image::empty(),
             active: false,
             keyframe_wanted: true,
             sequence: 0,
-            acknowledged: 0,
             last_change: Instant::now(),
         }
     }
@@ -210,17 +235,17 @@ impl Worker {
                 }
                 Err(RecvTimeoutError::Timeout) => {}
             }
-            if self.sequence.saturating_sub(self.acknowledged) >= MAX_FRAMES_IN_FLIGHT {
+            self.poll_link()?;
+            if self.rate.frames_in_flight() >= self.rate.max_in_flight() {
                 // The viewer has not caught up: wait for its report instead of capturing.
-                if let Some(bitrate) = self.rate.congested(Instant::now()) {
-                    self.set_bitrate(bitrate)?;
-                }
+                self.rate.waiting(Instant::now());
+                self.apply_plan()?;
                 next_capture = Instant::now() + Duration::from_millis(5);
                 continue;
             }
-            // With change reports, capture only after one (at most every
-            // ACTIVE_INTERVAL); without them, poll quickly while the screen moves and
-            // every IDLE_INTERVAL once it has been still for a while.
+            // With change reports, capture only after one (at most at the planned frame
+            // rate); without them, poll at that rate while the screen moves and every
+            // IDLE_INTERVAL once it has been still for a while.
             let still = self.capturer.notifies_changes() || self.last_change.elapsed() > IDLE_AFTER;
             if still && !self.keyframe_wanted {
                 let maybe_changed = self
@@ -233,10 +258,11 @@ impl Worker {
                 }
             }
             let started = Instant::now();
-            if self.capture_and_send()? {
+            let (changed, sent_bytes) = self.capture_and_send()?;
+            if changed {
                 self.last_change = started;
             }
-            next_capture = started + ACTIVE_INTERVAL;
+            next_capture = started + self.rate.next_capture_after(sent_bytes);
         }
     }
 
@@ -249,26 +275,26 @@ impl Worker {
                 }
                 self.active = active;
             }
-            VideoControl::Keyframe => self.keyframe_wanted = true,
+            VideoControl::Keyframe => {
+                self.keyframe_wanted = true;
+                // The viewer dropped what it had and reports nothing until a keyframe:
+                // waiting for those reports would keep the keyframe from ever leaving.
+                self.rate.forget_in_flight();
+            }
             VideoControl::Report(report) => {
-                self.acknowledged = self
-                    .acknowledged
-                    .max(report.last_sequence.min(self.sequence));
                 let now = Instant::now();
-                let change = if report.frames_dropped > 0 {
-                    self.rate.congested(now)
-                } else {
-                    self.rate.calm(now)
-                };
-                let change = change.or_else(|| {
-                    (report.bitrate_hint_bps > 0)
-                        .then(|| self.rate.hint(report.bitrate_hint_bps))
-                        .flatten()
-                });
-                if let Some(bitrate) = change
-                    && let Err(err) = self.set_bitrate(bitrate)
-                {
-                    tracing::warn!("cannot change the bitrate: {err}");
+                self.rate
+                    .on_report(now, report.last_sequence, report.frames_dropped);
+                self.rate.hint(report.bitrate_hint_bps);
+                if let Err(err) = self.apply_plan() {
+                    tracing::warn!("cannot change the encoder's settings: {err}");
+                }
+            }
+            VideoControl::Preference(preference) => {
+                tracing::info!("the technician prefers {}", preference.name());
+                self.rate.set_preference(preference, Instant::now());
+                if let Err(err) = self.apply_plan() {
+                    tracing::warn!("cannot change the encoder's settings: {err}");
                 }
             }
             VideoControl::SelectMonitor(index) => match self.select(index) {
@@ -283,36 +309,112 @@ impl Worker {
         }
     }
 
-    fn set_bitrate(&mut self, bitrate: u32) -> Result<(), String> {
-        if let Some(encoder) = self.encoder.as_mut() {
-            encoder
-                .set_bitrate(bitrate)
-                .map_err(|err| err.to_string())?;
+    /// Reads the link's statistics, at most every [`LINK_POLL_INTERVAL`].
+    fn poll_link(&mut self) -> Result<(), String> {
+        let now = Instant::now();
+        if now.duration_since(self.link_polled) >= LINK_POLL_INTERVAL {
+            self.link_polled = now;
+            self.rate.on_link(now, (self.link)());
+            self.apply_plan()?;
         }
         Ok(())
     }
 
+    /// Gives the encoder the bitrate and frame rate the controller wants now (the
+    /// scale is applied to each picture).
+    fn apply_plan(&mut self) -> Result<(), String> {
+        let plan = self.rate.plan();
+        if let Some(encoder) = self.encoder.as_mut() {
+            if plan.bitrate_bps != self.applied.bitrate_bps {
+                encoder
+                    .set_bitrate(plan.bitrate_bps)
+                    .map_err(|err| err.to_string())?;
+            }
+            if plan.frame_rate_hz != self.applied.frame_rate_hz {
+                encoder
+                    .set_frame_rate(plan.frame_rate_hz as f32)
+                    .map_err(|err| err.to_string())?;
+            }
+        }
+        if plan != self.applied {
+            tracing::debug!(?plan, in_flight = self.rate.frames_in_flight(), "rate plan");
+        }
+        if plan.scale != self.applied.scale {
+            tracing::info!(
+                bitrate_bps = plan.bitrate_bps,
+                "pictures now at {:?} scale",
+                plan.scale
+            );
+        }
+        self.applied = plan;
+        Ok(())
+    }
+
+    /// What the video carries now, if the viewer should hear of it: a new size or
+    /// preference, another frame rate, or a bitrate a tenth away from the last told.
+    fn quality_news(&mut self, screen: (u32, u32), frame: (u32, u32)) -> Option<VideoQuality> {
+        let plan = self.rate.plan();
+        let quality = VideoQuality {
+            screen_width: screen.0,
+            screen_height: screen.1,
+            frame_width: frame.0,
+            frame_height: frame.1,
+            bitrate_bps: plan.bitrate_bps,
+            frame_rate_hz: plan.frame_rate_hz,
+            preference: self.rate.preference(),
+        };
+        let news = self.announced.is_none_or(|told| {
+            let bitrate_moved = u64::from(told.bitrate_bps.abs_diff(quality.bitrate_bps)) * 10
+                > u64::from(told.bitrate_bps);
+            bitrate_moved
+                || VideoQuality {
+                    bitrate_bps: told.bitrate_bps,
+                    ..quality
+                } != told
+        });
+        news.then(|| {
+            self.announced = Some(quality);
+            quality
+        })
+    }
+
     /// Captures once; encodes and queues a frame if anything changed. Returns whether
-    /// the screen changed.
-    fn capture_and_send(&mut self) -> Result<bool, String> {
+    /// the screen changed and how many bytes were sent.
+    fn capture_and_send(&mut self) -> Result<(bool, usize), String> {
         let capture_time = super::now();
         let frame = self.capturer.capture().map_err(|err| err.to_string())?;
         let changes = self.detector.detect(&frame);
         if !changes.is_changed() && !self.keyframe_wanted {
-            return Ok(false);
+            return Ok((false, 0));
         }
         let mode = self.classifier.observe(&frame, &changes);
         let (width, height) = (frame.width(), frame.height());
+        self.rate.set_screen(width, height);
         bgra_to_i420(&frame, &mut self.image).map_err(|err| err.to_string())?;
+        let plan = self.rate.plan();
+        let picture = match plan.scale {
+            PictureScale::Full => &self.image,
+            PictureScale::TwoThirds | PictureScale::Half => {
+                let scale = if plan.scale == PictureScale::Half {
+                    Scale::Half
+                } else {
+                    Scale::TwoThirds
+                };
+                downscale(&self.image, scale, &mut self.scaled).map_err(|err| err.to_string())?;
+                &self.scaled
+            }
+        };
         if self.encoder.is_none() {
             self.encoder = Some(
                 OpenH264Encoder::new(EncoderSettings {
-                    bitrate_bps: self.rate.bitrate_bps(),
+                    bitrate_bps: plan.bitrate_bps,
+                    frame_rate_hz: plan.frame_rate_hz as f32,
                     content_mode: mode,
                     ..EncoderSettings::default()
                 })
                 .map_err(|err| err.to_string())?,
             );
+            self.applied = plan;
         }
         let encoder = self.encoder.as_mut().ok_or("no encoder")?;
         if encoder.settings().content_mode != mode {
@@ -324,12 +426,12 @@ impl Worker {
             force_keyframe: self.keyframe_wanted,
         };
         let encoded = encoder
-            .encode(&self.image, options)
+            .encode(picture, options)
             .map_err(|err| err.to_string())?;
         if matches!(encoded.frame_type, lifeline_codec::FrameType::Skip)
             || encoded.annex_b.is_empty()
         {
-            return Ok(true);
+            return Ok((true, 0));
         }
         self.keyframe_wanted = false;
         self.publish_geometry(width, height);
@@ -343,15 +445,19 @@ impl Worker {
             codec: VideoCodec::H264,
             payload_len: u32::try_from(encoded.annex_b.len()).map_err(|_| "frame too large")?,
         };
+        let quality = self.quality_news((width, height), (encoded.width, encoded.height));
+        let bytes = encoded.annex_b.len();
         let video = EncodedVideo {
             header,
             payload: encoded.annex_b,
+            quality,
         };
         // The network task drains this channel; when it cannot keep up, this waits.
         self.frames
             .blocking_send(video)
             .map_err(|_| "the session ended".to_owned())?;
-        Ok(true)
+        self.rate.on_sent(Instant::now(), self.sequence, bytes);
+        Ok((true, bytes))
     }
 
     fn publish_geometry(&mut self, width: u32, height: u32) {

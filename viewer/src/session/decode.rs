@@ -142,7 +142,12 @@ impl Sequencer {
         sink: &FrameSink,
     ) -> Vec<DecodeReport> {
         let mut reports = Vec::new();
-        let in_turn = self.next.is_none_or(|next| header.sequence == next);
+        // The first picture must be a keyframe: on a slow link a small frame after it
+        // may overtake it (each frame has its own stream) and cannot be decoded alone.
+        let in_turn = match self.next {
+            None => false,
+            Some(next) => header.sequence == next,
+        };
         if header.keyframe || (in_turn && !self.need_keyframe) {
             // A keyframe resets the picture: anything older is useless now.
             self.waiting
@@ -177,7 +182,13 @@ impl Sequencer {
         let started = Instant::now();
         self.next = Some(header.sequence + 1);
         let mut rgba = sink.buffer();
-        let decoded = decode_into(&mut self.decoder, payload, header, &mut rgba);
+        let decoded = decode_scaled_into(
+            &mut self.decoder,
+            payload,
+            header,
+            &mut rgba,
+            sink.screen_size(),
+        );
         if decoded.is_ok() {
             // Cloned out of the lock: recording may wait for a slow disk.
             let recorder = self
@@ -226,20 +237,51 @@ pub(crate) fn decode_into(
     header: &VideoFrameHeader,
     rgba: &mut Vec<u8>,
 ) -> Result<Option<(u32, u32)>, String> {
+    decode_scaled_into(decoder, payload, header, rgba, None)
+}
+
+/// Like [`decode_into`]; a picture smaller than `screen` (the agent scaled it down to
+/// save bandwidth, by at most half) is scaled back up to the screen's size, so what
+/// is shown, saved and pointed at is always in the remote screen's pixels.
+fn decode_scaled_into(
+    decoder: &mut OpenH264Decoder,
+    payload: &[u8],
+    header: &VideoFrameHeader,
+    rgba: &mut Vec<u8>,
+    screen: Option<(u32, u32)>,
+) -> Result<Option<(u32, u32)>, String> {
     let Some(image) = decoder.decode(payload).map_err(|err| err.to_string())? else {
         return Ok(None);
     };
     let (width, height) = visible_size(image, header);
+    let cropped;
+    let visible = if (width, height) == (image.width(), image.height()) {
+        image
+    } else {
+        let mut copy: I420Image = image.clone();
+        copy.crop(width, height);
+        cropped = copy;
+        &cropped
+    };
+    let scaled;
+    let (shown, width, height) = match screen {
+        Some((screen_width, screen_height))
+            if (screen_width, screen_height) != (width, height)
+                && (width..=width.saturating_mul(2) + 2).contains(&screen_width)
+                && (height..=height.saturating_mul(2) + 2).contains(&screen_height) =>
+        {
+            let mut up = I420Image::empty();
+            lifeline_codec::upscale(visible, screen_width, screen_height, &mut up)
+                .map_err(|err| err.to_string())?;
+            scaled = up;
+            (&scaled, screen_width, screen_height)
+        }
+        _ => (visible, width, height),
+    };
     let len =
         usize::try_from(u64::from(width) * u64::from(height) * 4).map_err(|err| err.to_string())?;
     rgba.resize(len, 0);
-    if (width, height) == (image.width(), image.height()) {
-        i420_to_rgba(image, rgba, width as usize * 4).map_err(|err| err.to_string())?;
-    } else {
-        let mut cropped: I420Image = image.clone();
-        cropped.crop(width, height);
-        i420_to_rgba(&cropped, rgba, width as usize * 4).map_err(|err| err.to_string())?;
-    }
+    i420_to_rgba(shown, rgba, width as usize * 4).map_err(|err| err.to_string())?;
     Ok(Some((width, height)))
 }
 

@@ -2,6 +2,7 @@
 //! screen, stats and Disconnect.
 
 use egui::{Color32, CornerRadius, RichText};
+use lifeline_protocol::message::{QualityPreference, VideoQuality};
 use lifeline_protocol::{Scope, ScopeSet};
 
 use super::connect_screen::scope_words;
@@ -34,6 +35,8 @@ pub enum ToolbarAction {
     ToggleFullscreen,
     /// Show or hide the stats overlay.
     ToggleStats,
+    /// Keep text sharp or motion fluid on a slow link.
+    Prefer(QualityPreference),
     /// Hide the toolbar (F11 or the handle brings it back).
     HideToolbar,
     /// End the session.
@@ -55,12 +58,37 @@ pub const fn scope_chip(scope: Scope) -> &'static str {
     }
 }
 
+/// The video quality as the toolbar shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QualityBar {
+    /// What the agent last reported sending (none yet, or an agent that does not say).
+    pub quality: Option<VideoQuality>,
+    /// The technician's choice.
+    pub preference: QualityPreference,
+}
+
+/// The agent's quality in a few words, e.g. `2/3 size · 1.2 Mbit/s · 15 fps`.
+pub fn quality_words(quality: &VideoQuality) -> String {
+    let size = match quality.scale_percent() {
+        100.. => "full size".to_owned(),
+        65..=67 => "2/3 size".to_owned(),
+        49..=51 => "1/2 size".to_owned(),
+        percent => format!("{percent}% size"),
+    };
+    format!(
+        "{size} · {:.1} Mbit/s · {} fps",
+        f64::from(quality.bitrate_bps) / 1_000_000.0,
+        quality.frame_rate_hz
+    )
+}
+
 /// Draws the toolbar. `request_choice` holds what is ticked in "Request more…".
 pub fn toolbar_ui(
     ui: &mut egui::Ui,
     granted: ScopeSet,
     view: &ViewSettings,
     request_choice: &mut ScopeSet,
+    quality: QualityBar,
 ) -> Option<ToolbarAction> {
     let mut action = None;
     ui.horizontal(|ui| {
@@ -120,6 +148,10 @@ pub fn toolbar_ui(
         if ui.selectable_label(view.stats_visible, "Stats").clicked() {
             action = Some(ToolbarAction::ToggleStats);
         }
+        ui.separator();
+        if let Some(preference) = quality_ui(ui, quality) {
+            action = Some(ToolbarAction::Prefer(preference));
+        }
         if ui
             .button("Hide toolbar")
             .on_hover_text("F11 or the handle at the top brings it back")
@@ -136,6 +168,46 @@ pub fn toolbar_ui(
         });
     });
     action
+}
+
+/// What the agent sends now, and the choice between sharp text and fluid motion.
+fn quality_ui(ui: &mut egui::Ui, bar: QualityBar) -> Option<QualityPreference> {
+    let mut chosen = None;
+    let choices = [
+        (
+            QualityPreference::Quality,
+            "Sharp text",
+            "On a slow link, keep the full resolution and lower the frame rate",
+        ),
+        (
+            QualityPreference::Speed,
+            "Fluid motion",
+            "On a slow link, keep the frame rate and send a smaller picture",
+        ),
+    ];
+    for (preference, label, hint) in choices {
+        if ui
+            .selectable_label(bar.preference == preference, label)
+            .on_hover_text(hint)
+            .clicked()
+            && bar.preference != preference
+        {
+            chosen = Some(preference);
+        }
+    }
+    if let Some(quality) = &bar.quality {
+        let scaled = quality.scale_percent() < 100;
+        let text = RichText::new(quality_words(quality)).color(if scaled {
+            Color32::from_rgb(230, 170, 60)
+        } else {
+            Color32::GRAY
+        });
+        ui.label(text).on_hover_text(
+            "What the agent sends now; it follows the link. A smaller picture is \
+             scaled back to the remote screen's size.",
+        );
+    }
+    chosen
 }
 
 fn chip_ui(ui: &mut egui::Ui, scope: Scope) {

@@ -66,6 +66,22 @@ pub enum PeerMisbehaved {
         /// What it must be.
         expected: crate::version::Role,
     },
+    /// The peer did not finish a step in the time allowed (e.g. a connection that never
+    /// proves the code: slowloris).
+    #[error("the peer did not {step} within {limit_secs} s")]
+    TooSlow {
+        /// What it had to do.
+        step: &'static str,
+        /// The time allowed, in seconds.
+        limit_secs: u64,
+    },
+    /// The peer stopped reading the control stream while sending (e.g. pings whose
+    /// answers it never reads), so that messages to it pile up.
+    #[error("the peer stopped reading: {waiting} messages to it are waiting")]
+    NotReading {
+        /// Messages waiting to be sent.
+        waiting: usize,
+    },
 }
 
 /// This crate was called in a way that cannot work; a bug on the local side.

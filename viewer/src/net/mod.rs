@@ -81,6 +81,17 @@ pub async fn resolve(address: &str) -> Result<SocketAddr, ConnectError> {
         .ok_or_else(|| resolve_error("no address found".to_owned()))
 }
 
+/// The QUIC client configuration: TLS 1.3 with the technician's key, and the viewer's
+/// transport limits.
+pub fn client_config(identity: &Identity) -> Result<quinn::ClientConfig, ConnectError> {
+    let crypto = tls::client_crypto(identity)?;
+    let quic_crypto = quinn::crypto::rustls::QuicClientConfig::try_from(crypto)
+        .map_err(|err| ConnectError::Tls(err.to_string()))?;
+    let mut config = quinn::ClientConfig::new(Arc::new(quic_crypto));
+    config.transport_config(Arc::new(transport_config()));
+    Ok(config)
+}
+
 /// Opens a QUIC connection to the agent at `address`.
 pub async fn connect(
     identity: &Identity,
@@ -93,12 +104,7 @@ pub async fn connect(
         SocketAddr::from(([0u16; 8], 0))
     };
     let mut endpoint = quinn::Endpoint::client(bind).map_err(ConnectError::Socket)?;
-    let crypto = tls::client_crypto(identity)?;
-    let quic_crypto = quinn::crypto::rustls::QuicClientConfig::try_from(crypto)
-        .map_err(|err| ConnectError::Tls(err.to_string()))?;
-    let mut config = quinn::ClientConfig::new(Arc::new(quic_crypto));
-    config.transport_config(Arc::new(transport_config()));
-    endpoint.set_default_client_config(config);
+    endpoint.set_default_client_config(client_config(identity)?);
     let unreachable = |reason: String| ConnectError::Unreachable {
         address: address.to_owned(),
         reason,

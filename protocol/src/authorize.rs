@@ -9,6 +9,8 @@
 //! | pointer move (datagram), pointer button, wheel, key, type text | input |
 //! | clipboard text | clipboard |
 //! | run command, action pending/refused, command output | commands |
+//! | system info request, system info | sysinfo |
+//! | run diagnostic, diagnostic result | diagnostics |
 //! | hello, auth, consent, scope request/grant/refusal/revoke, ping, pong, chat, session end, error | none |
 //!
 //! Messages that need no scope are still limited to the phases where they make sense;
@@ -46,6 +48,12 @@ impl NeedsScope for ControlMessage {
             | ControlMessage::ActionPending(_)
             | ControlMessage::ActionRefused(_)
             | ControlMessage::CommandOutput(_) => Some(Scope::RunCommands),
+            ControlMessage::SystemInfoRequest(_) | ControlMessage::SystemInfo(_) => {
+                Some(Scope::SystemInfo)
+            }
+            ControlMessage::RunDiagnostic(_) | ControlMessage::DiagnosticResult(_) => {
+                Some(Scope::Diagnostics)
+            }
             ControlMessage::Hello(_)
             | ControlMessage::Auth(_)
             | ControlMessage::AuthRejected(_)

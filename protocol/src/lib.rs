@@ -15,6 +15,7 @@
 //! - [`identity`] and [`certificate`]: Ed25519 identity keys, fingerprints, and the
 //!   self-signed TLS certificates that carry them.
 //! - [`action`]: actions confirmed one by one (running a command).
+//! - [`system`]: system information and the diagnostics menu (read-only checks).
 //! - [`audit`]: the audit record.
 //! - [`recording`]: the session recording format (chunked, hash-chained, signed):
 //!   writer, reader with seeking, and verification.
@@ -43,6 +44,7 @@ pub mod pake;
 pub mod recording;
 pub mod scope;
 pub mod session;
+pub mod system;
 mod time;
 pub mod trust;
 pub mod version;

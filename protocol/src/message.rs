@@ -17,6 +17,7 @@ use crate::action::{
 };
 use crate::identity::Fingerprint;
 use crate::scope::ScopeSet;
+use crate::system::{DiagnosticReport, DiagnosticRequest, SystemInfoReply, SystemInfoRequest};
 use crate::time::Timestamp;
 use crate::trust::TechnicianCertificate;
 use crate::version::{ProtocolVersion, Role};
@@ -93,6 +94,14 @@ pub enum ControlMessage {
     ActionRefused(ActionRefusal),
     /// Agent to viewer: a command's result.
     CommandOutput(CommandOutput),
+    /// Viewer to agent: send the system report (see [`crate::system`]).
+    SystemInfoRequest(SystemInfoRequest),
+    /// Agent to viewer: the system report, or why there is none.
+    SystemInfo(SystemInfoReply),
+    /// Viewer to agent: run one diagnostic of the menu (see [`crate::system`]).
+    RunDiagnostic(DiagnosticRequest),
+    /// Agent to viewer: a diagnostic's result.
+    DiagnosticResult(DiagnosticReport),
 }
 
 impl ControlMessage {
@@ -132,6 +141,10 @@ impl ControlMessage {
             ControlMessage::ActionPending(_) => "action-pending",
             ControlMessage::ActionRefused(_) => "action-refused",
             ControlMessage::CommandOutput(_) => "command-output",
+            ControlMessage::SystemInfoRequest(_) => "system-info-request",
+            ControlMessage::SystemInfo(_) => "system-info",
+            ControlMessage::RunDiagnostic(_) => "run-diagnostic",
+            ControlMessage::DiagnosticResult(_) => "diagnostic-result",
         }
     }
 
@@ -221,6 +234,9 @@ impl ControlMessage {
             }
             ControlMessage::MonitorList(list) => list.check_limits(),
             ControlMessage::CursorImage(image) => image.check_limits(),
+            ControlMessage::SystemInfo(reply) => reply.check_limits(),
+            ControlMessage::RunDiagnostic(request) => request.check_limits(),
+            ControlMessage::DiagnosticResult(report) => report.check_limits(),
             _ => Ok(()),
         }
     }

@@ -25,6 +25,7 @@ use crate::version::{self, Announced, ProtocolVersion, Role};
 
 mod quality;
 mod screen;
+mod system;
 
 /// What the agent's side of one connection knows before the first message.
 #[derive(Clone, Debug)]
@@ -117,6 +118,15 @@ pub enum AgentEvent {
     /// Run this command now (authorized, and confirmed when the policy asks), then
     /// call [`AgentSession::command_finished`].
     RunCommand(CommandRequest),
+    /// Gather the system report (authorized), then call
+    /// [`AgentSession::system_info_ready`].
+    GatherSystemInfo {
+        /// The request's id.
+        id: u32,
+    },
+    /// Run this diagnostic (authorized, argument checked), then call
+    /// [`AgentSession::diagnostic_finished`].
+    RunDiagnostic(crate::system::DiagnosticRequest),
     /// An authorized pointer move, already filtered to the newest.
     PointerMove {
         /// Column in video-frame pixels.
@@ -183,6 +193,8 @@ pub struct AgentSession {
     /// What the viewer's `Hello` announced.
     peer_capabilities: Capabilities,
     next_cursor_sequence: u64,
+    /// System information requests and diagnostics being answered: id and scope.
+    inspections: Vec<(u32, Scope)>,
 }
 
 impl std::fmt::Debug for AgentSession {
@@ -206,6 +218,7 @@ impl AgentSession {
             events: VecDeque::new(),
             peer_capabilities: Capabilities::default(),
             next_cursor_sequence: 0,
+            inspections: Vec::new(),
         }
     }
 
@@ -778,6 +791,9 @@ impl AgentSession {
                         }
                     }
                 }
+            }
+            message @ (ControlMessage::SystemInfoRequest(_) | ControlMessage::RunDiagnostic(_)) => {
+                self.on_inspection(&mut active, message, now);
             }
             message
                 if is_agent_to_viewer(&message) || matches!(message, ControlMessage::Hello(_)) =>
@@ -1405,6 +1421,8 @@ fn is_agent_to_viewer(message: &ControlMessage) -> bool {
             | ControlMessage::ActionPending(_)
             | ControlMessage::ActionRefused(_)
             | ControlMessage::CommandOutput(_)
+            | ControlMessage::SystemInfo(_)
+            | ControlMessage::DiagnosticResult(_)
             | ControlMessage::MonitorList(_)
             | ControlMessage::CursorImage(_)
             | ControlMessage::VideoQuality(_)

@@ -24,6 +24,7 @@ use crate::version::{self, Announced, ProtocolVersion, Role};
 
 mod quality;
 mod screen;
+mod system;
 
 /// What the viewer's side of one connection knows before the first message.
 #[derive(Clone, Debug)]
@@ -101,6 +102,16 @@ pub enum ViewerEvent {
     },
     /// A command's result.
     CommandOutput(CommandOutput),
+    /// The answer to [`ViewerSession::request_system_info`]: the report, or why there
+    /// is none.
+    SystemInfo {
+        /// The request's id.
+        id: u32,
+        /// The report, or why there is none.
+        result: crate::system::SystemInfoResult,
+    },
+    /// The result of [`ViewerSession::run_diagnostic`].
+    DiagnosticResult(crate::system::DiagnosticReport),
     /// A message to show or act on (chat, clipboard, error reports, pong).
     Deliver(ControlMessage),
     /// The session is over.
@@ -127,6 +138,9 @@ pub enum SendError {
     /// The session is not active, or the message is not one the viewer sends.
     #[error(transparent)]
     Local(#[from] LocalMisuse),
+    /// The diagnostic's argument is wrong (nothing was sent).
+    #[error(transparent)]
+    Diagnostic(#[from] crate::system::DiagnosticError),
 }
 
 enum State {
@@ -166,6 +180,8 @@ pub struct ViewerSession {
     next_action_id: u32,
     /// Ids of actions sent and not yet answered with a refusal or a result.
     actions_in_flight: Vec<u32>,
+    /// System information requests and diagnostics sent and not yet answered.
+    inspections_in_flight: Vec<(u32, crate::scope::Scope)>,
     newest_cursor_sequence: Option<u64>,
     transmit: VecDeque<ControlMessage>,
     events: VecDeque<ViewerEvent>,
@@ -200,6 +216,7 @@ impl ViewerSession {
             next_pointer_sequence: 0,
             next_action_id: 1,
             actions_in_flight: Vec::new(),
+            inspections_in_flight: Vec::new(),
             newest_cursor_sequence: None,
             transmit: VecDeque::from([hello]),
             events: VecDeque::new(),
@@ -547,6 +564,9 @@ impl ViewerSession {
             message @ (ControlMessage::ActionPending(_)
             | ControlMessage::ActionRefused(_)
             | ControlMessage::CommandOutput(_)) => result = self.on_action_update(message),
+            message @ (ControlMessage::SystemInfo(_) | ControlMessage::DiagnosticResult(_)) => {
+                result = self.on_inspection_reply(granted, message);
+            }
             message @ ControlMessage::ClipboardText(_) => {
                 // The agent's clipboard is only taken while the scope is granted.
                 if authorize(&message, granted).is_ok() {
@@ -781,5 +801,7 @@ fn is_viewer_to_agent(message: &ControlMessage) -> bool {
             | ControlMessage::SelectMonitor(_)
             | ControlMessage::QualityPreference(_)
             | ControlMessage::RunCommand(_)
+            | ControlMessage::SystemInfoRequest(_)
+            | ControlMessage::RunDiagnostic(_)
     )
 }

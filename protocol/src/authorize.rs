@@ -11,6 +11,7 @@
 //! | run command, action pending/refused, command output | commands |
 //! | system info request, system info | sysinfo |
 //! | run diagnostic, diagnostic result | diagnostics |
+//! | file offer, fetch, accepted, received, failed (and file streams) | files |
 //! | hello, auth, consent, scope request/grant/refusal/revoke, ping, pong, chat, session end, error | none |
 //!
 //! Messages that need no scope are still limited to the phases where they make sense;
@@ -54,6 +55,11 @@ impl NeedsScope for ControlMessage {
             ControlMessage::RunDiagnostic(_) | ControlMessage::DiagnosticResult(_) => {
                 Some(Scope::Diagnostics)
             }
+            ControlMessage::FileOffer(_)
+            | ControlMessage::FileFetch(_)
+            | ControlMessage::FileAccepted(_)
+            | ControlMessage::FileReceived(_)
+            | ControlMessage::FileFailed(_) => Some(Scope::FileTransfer),
             ControlMessage::Hello(_)
             | ControlMessage::Auth(_)
             | ControlMessage::AuthRejected(_)

@@ -15,6 +15,8 @@
 //! - [`identity`] and [`certificate`]: Ed25519 identity keys, fingerprints, and the
 //!   self-signed TLS certificates that carry them.
 //! - [`action`]: actions confirmed one by one (running a command).
+//! - [`transfer`]: moving files both ways, each transfer confirmed by the end user when
+//!   the policy asks: offers and fetches, file streams, safe names, size and hash checks.
 //! - [`system`]: system information and the diagnostics menu (read-only checks).
 //! - [`audit`]: the audit record.
 //! - [`recording`]: the session recording format (chunked, hash-chained, signed):
@@ -46,6 +48,7 @@ pub mod scope;
 pub mod session;
 pub mod system;
 mod time;
+pub mod transfer;
 pub mod trust;
 pub mod version;
 

@@ -19,6 +19,7 @@ use crate::identity::Fingerprint;
 use crate::scope::ScopeSet;
 use crate::system::{DiagnosticReport, DiagnosticRequest, SystemInfoReply, SystemInfoRequest};
 use crate::time::Timestamp;
+use crate::transfer::{FileAccepted, FileFailure, FileFetch, FileOffer, FileReceived};
 use crate::trust::TechnicianCertificate;
 use crate::version::{ProtocolVersion, Role};
 
@@ -102,6 +103,17 @@ pub enum ControlMessage {
     RunDiagnostic(DiagnosticRequest),
     /// Agent to viewer: a diagnostic's result.
     DiagnosticResult(DiagnosticReport),
+    /// Viewer to agent: the technician offers a file to the end user (see
+    /// [`crate::transfer`]).
+    FileOffer(FileOffer),
+    /// Viewer to agent: the technician asks for a file from the end user's computer.
+    FileFetch(FileFetch),
+    /// Agent to viewer: send the offered file's bytes now, on a file stream.
+    FileAccepted(FileAccepted),
+    /// Either side, from the receiver: the file arrived intact and was saved.
+    FileReceived(FileReceived),
+    /// Either side: the transfer stopped (cancelled, damaged, disk full…).
+    FileFailed(FileFailure),
 }
 
 impl ControlMessage {
@@ -145,6 +157,11 @@ impl ControlMessage {
             ControlMessage::SystemInfo(_) => "system-info",
             ControlMessage::RunDiagnostic(_) => "run-diagnostic",
             ControlMessage::DiagnosticResult(_) => "diagnostic-result",
+            ControlMessage::FileOffer(_) => "file-offer",
+            ControlMessage::FileFetch(_) => "file-fetch",
+            ControlMessage::FileAccepted(_) => "file-accepted",
+            ControlMessage::FileReceived(_) => "file-received",
+            ControlMessage::FileFailed(_) => "file-failed",
         }
     }
 
@@ -237,6 +254,18 @@ impl ControlMessage {
             ControlMessage::SystemInfo(reply) => reply.check_limits(),
             ControlMessage::RunDiagnostic(request) => request.check_limits(),
             ControlMessage::DiagnosticResult(report) => report.check_limits(),
+            ControlMessage::FileOffer(offer) => {
+                check("file name", &offer.name, crate::transfer::MAX_FILE_NAME_LEN)
+            }
+            ControlMessage::FileFetch(fetch) => {
+                check("file path", &fetch.path, crate::transfer::MAX_FILE_PATH_LEN)
+            }
+            ControlMessage::FileReceived(received) => check(
+                "saved file name",
+                &received.saved_as,
+                crate::transfer::MAX_FILE_NAME_LEN,
+            ),
+            ControlMessage::FileFailed(failure) => check("reason", &failure.reason, MAX_REASON_LEN),
             _ => Ok(()),
         }
     }

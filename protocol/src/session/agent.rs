@@ -23,6 +23,7 @@ use crate::time::Timestamp;
 use crate::trust::{Trust, VerifiedTechnician, unattended_proof_bytes};
 use crate::version::{self, Announced, ProtocolVersion, Role};
 
+mod files;
 mod quality;
 mod screen;
 mod system;
@@ -138,6 +139,24 @@ pub enum AgentEvent {
     Audit(AuditRecord),
     /// The session is over.
     Ended(SessionEnd),
+    /// The technician offers or asks for a file: look at the file system (where an
+    /// offered file would be saved; the size of a fetched one), then call
+    /// [`AgentSession::file_checked`].
+    CheckFile(crate::transfer::FileJob),
+    /// An offered file was accepted: the viewer opens a file stream with this header
+    /// (check it with [`AgentSession::file_stream_opened`]); write and check the bytes,
+    /// then call [`AgentSession::file_finished`].
+    ReceiveFile(crate::transfer::FileOffer),
+    /// A fetch was approved: read and hash the file, get its stream header from
+    /// [`AgentSession::file_ready`], send it, then call
+    /// [`AgentSession::file_finished`].
+    SendFile(crate::transfer::FileFetch),
+    /// Stop this file transfer now and remove any partial file (the technician
+    /// cancelled it, or the permission was withdrawn).
+    CancelFile {
+        /// The transfer's id.
+        id: u32,
+    },
 }
 
 enum State {
@@ -195,6 +214,8 @@ pub struct AgentSession {
     next_cursor_sequence: u64,
     /// System information requests and diagnostics being answered: id and scope.
     inspections: Vec<(u32, Scope)>,
+    /// File transfers in progress.
+    files: files::Transfers,
 }
 
 impl std::fmt::Debug for AgentSession {
@@ -219,6 +240,7 @@ impl AgentSession {
             peer_capabilities: Capabilities::default(),
             next_cursor_sequence: 0,
             inspections: Vec::new(),
+            files: files::Transfers::default(),
         }
     }
 
@@ -775,6 +797,7 @@ impl AgentSession {
                     );
                     self.events
                         .push_back(AgentEvent::ScopesChanged(active.granted));
+                    self.files_after_revoke(active.granted, "the technician", now);
                 }
             }
             ControlMessage::Ping(n) => self.transmit.push_back(ControlMessage::Pong(n)),
@@ -794,6 +817,14 @@ impl AgentSession {
             }
             message @ (ControlMessage::SystemInfoRequest(_) | ControlMessage::RunDiagnostic(_)) => {
                 self.on_inspection(&mut active, message, now);
+            }
+            message @ (ControlMessage::FileOffer(_) | ControlMessage::FileFetch(_)) => {
+                self.on_file_request(&mut active, message, now);
+            }
+            message @ (ControlMessage::FileReceived(_) | ControlMessage::FileFailed(_)) => {
+                if let Err(violation) = self.on_file_conclusion(&mut active, message, now) {
+                    return (State::Active(active), Err(violation));
+                }
             }
             message
                 if is_agent_to_viewer(&message) || matches!(message, ControlMessage::Hello(_)) =>
@@ -835,7 +866,8 @@ impl AgentSession {
 
     fn on_run_command(&mut self, active: &mut Active, request: CommandRequest, now: Timestamp) {
         let in_flight = active.awaiting_confirmation.len() + active.running.len();
-        let duplicate = active.running.contains(&request.id)
+        let duplicate = self.file_id_in_use(request.id)
+            || active.running.contains(&request.id)
             || active
                 .awaiting_confirmation
                 .iter()
@@ -892,6 +924,9 @@ impl AgentSession {
         approved: bool,
         now: Timestamp,
     ) -> Result<(), LocalMisuse> {
+        if let Some(result) = self.answer_file(id, approved, now) {
+            return result;
+        }
         let wrong_phase = LocalMisuse::WrongPhase {
             action: "answer an action confirmation",
             phase: self.phase().name(),
@@ -1172,6 +1207,7 @@ impl AgentSession {
             None,
             Outcome::Succeeded,
         );
+        self.files_after_revoke(granted, "the end user", now);
         Ok(())
     }
 
@@ -1423,6 +1459,7 @@ fn is_agent_to_viewer(message: &ControlMessage) -> bool {
             | ControlMessage::CommandOutput(_)
             | ControlMessage::SystemInfo(_)
             | ControlMessage::DiagnosticResult(_)
+            | ControlMessage::FileAccepted(_)
             | ControlMessage::MonitorList(_)
             | ControlMessage::CursorImage(_)
             | ControlMessage::VideoQuality(_)

@@ -22,6 +22,7 @@ use crate::session::Phase;
 use crate::trust::TechnicianCertificate;
 use crate::version::{self, Announced, ProtocolVersion, Role};
 
+mod files;
 mod quality;
 mod screen;
 mod system;
@@ -126,6 +127,23 @@ pub enum ViewerEvent {
         /// Whether it is on the monitor shown.
         visible: bool,
     },
+    /// The agent accepted this offer ([`ViewerSession::send_file`]): open a file stream
+    /// with [`crate::transfer::encode_stream_header`] and send the file's bytes.
+    FileAccepted(crate::transfer::FileOffer),
+    /// The end user has the file sent: it arrived intact and was saved.
+    FileReceived {
+        /// The transfer's id.
+        id: u32,
+        /// The name it was saved under in their Downloads folder.
+        saved_as: String,
+    },
+    /// The agent ended a file transfer: stop it and remove any partial file.
+    FileFailed {
+        /// The transfer's id.
+        id: u32,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// A message the viewer cannot send now.
@@ -182,6 +200,8 @@ pub struct ViewerSession {
     actions_in_flight: Vec<u32>,
     /// System information requests and diagnostics sent and not yet answered.
     inspections_in_flight: Vec<(u32, crate::scope::Scope)>,
+    /// File transfers asked for and not yet ended.
+    files: files::Transfers,
     newest_cursor_sequence: Option<u64>,
     transmit: VecDeque<ControlMessage>,
     events: VecDeque<ViewerEvent>,
@@ -217,6 +237,7 @@ impl ViewerSession {
             next_action_id: 1,
             actions_in_flight: Vec::new(),
             inspections_in_flight: Vec::new(),
+            files: files::Transfers::default(),
             newest_cursor_sequence: None,
             transmit: VecDeque::from([hello]),
             events: VecDeque::new(),
@@ -567,6 +588,9 @@ impl ViewerSession {
             message @ (ControlMessage::SystemInfo(_) | ControlMessage::DiagnosticResult(_)) => {
                 result = self.on_inspection_reply(granted, message);
             }
+            message @ (ControlMessage::FileAccepted(_)
+            | ControlMessage::FileReceived(_)
+            | ControlMessage::FileFailed(_)) => result = self.on_file_update(message),
             message @ ControlMessage::ClipboardText(_) => {
                 // The agent's clipboard is only taken while the scope is granted.
                 if authorize(&message, granted).is_ok() {
@@ -597,6 +621,9 @@ impl ViewerSession {
     /// An answer about an action this viewer asked for; answers about any other id
     /// are peer misbehaviour.
     fn on_action_update(&mut self, message: ControlMessage) -> Result<(), PeerMisbehaved> {
+        if let Some(result) = self.on_file_action_update(&message) {
+            return result;
+        }
         let (id, finished) = match &message {
             ControlMessage::ActionPending(pending) => (pending.id, false),
             ControlMessage::ActionRefused(refusal) => (refusal.id, true),
@@ -803,5 +830,7 @@ fn is_viewer_to_agent(message: &ControlMessage) -> bool {
             | ControlMessage::RunCommand(_)
             | ControlMessage::SystemInfoRequest(_)
             | ControlMessage::RunDiagnostic(_)
+            | ControlMessage::FileOffer(_)
+            | ControlMessage::FileFetch(_)
     )
 }

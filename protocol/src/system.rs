@@ -553,6 +553,31 @@ impl DiagnosticReport {
     }
 }
 
+/// A size for a person, in binary units: `512 B`, `1.5 KiB`, `29.0 GiB`.
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Which percentage `part` is of `whole` (0 for an empty whole).
+pub fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
 fn check_text(field: &'static str, text: &str, limit: usize) -> Result<(), FieldTooLong> {
     if text.len() > limit {
         return Err(FieldTooLong { field, limit });
@@ -685,6 +710,15 @@ mod tests {
             report.details.last().map(String::as_str),
             Some("(11 more not shown)")
         );
+    }
+
+    #[test]
+    fn sizes_read_like_a_person_would_say_them() {
+        assert_eq!(format_bytes(512), "512 B");
+        assert_eq!(format_bytes(1536), "1.5 KiB");
+        assert_eq!(format_bytes(29 << 30), "29.0 GiB");
+        assert_eq!(percent(1, 4), 25.0);
+        assert_eq!(percent(1, 0), 0.0);
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! - [`InputInjector`]: pointer, buttons, wheel, keys by physical code, and text.
 //! - [`PointerWatcher`]: the pointer's position and image and the monitor list, apart
 //!   from capture, so the viewer draws the pointer without a video frame per move.
+//! - [`SystemInspector`]: what the technician may read about the computer (`sysinfo`)
+//!   and the figures the diagnostics judge, read without running any program.
 //!
 //! Each OS has its own module, chosen here with `#[cfg]`; session logic never names an
 //! OS. Linux/X11 is implemented (`x11`); other systems get a clear error from
@@ -14,6 +16,8 @@ use lifeline_codec::BgraFrame;
 use lifeline_protocol::message::{KeyEvent, MouseButton};
 
 pub mod fake;
+#[cfg(target_os = "linux")]
+pub mod linux;
 #[cfg(target_os = "linux")]
 pub mod x11;
 
@@ -221,5 +225,81 @@ pub fn open_injector(display: Option<&str>) -> Result<Box<dyn InputInjector>, In
     {
         let _ = display;
         Err(InputError::Unsupported)
+    }
+}
+
+/// Memory figures, for the memory diagnostic.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct MemoryStatus {
+    /// Physical memory, in bytes.
+    pub total_bytes: u64,
+    /// Memory available to start programs without swapping, in bytes.
+    pub available_bytes: u64,
+    /// Swap space, in bytes.
+    pub swap_total_bytes: u64,
+    /// Swap space unused, in bytes.
+    pub swap_free_bytes: u64,
+    /// Share of the last 10 seconds in which some task waited for memory, in percent,
+    /// where the kernel reports it (Linux pressure stall information).
+    pub pressure_some_avg10: Option<f32>,
+}
+
+/// System information could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SystemInfoError {
+    /// This platform has no backend yet.
+    #[error("system information is not supported on this platform yet")]
+    Unsupported,
+    /// A source could not be read.
+    #[error("cannot read {what}: {reason}")]
+    Read {
+        /// What was read, e.g. `/proc/meminfo`.
+        what: &'static str,
+        /// Why it failed.
+        reason: String,
+    },
+}
+
+/// Reads what the technician may see about this computer, and the figures the
+/// diagnostics judge. Nothing here runs a program or changes anything.
+pub trait SystemInspector: Send + Sync {
+    /// The system report, without the displays (the session adds what capture sees).
+    fn report(&self) -> Result<lifeline_protocol::system::SystemReport, SystemInfoError>;
+
+    /// Memory and swap now.
+    fn memory(&self) -> Result<MemoryStatus, SystemInfoError>;
+
+    /// Mounted file systems that hold files, with their size and free space.
+    fn disks(&self) -> Result<Vec<lifeline_protocol::system::DiskInfo>, SystemInfoError>;
+}
+
+/// A platform without a system information backend: every call says so.
+#[derive(Debug, Default)]
+pub struct UnsupportedSystem;
+
+impl SystemInspector for UnsupportedSystem {
+    fn report(&self) -> Result<lifeline_protocol::system::SystemReport, SystemInfoError> {
+        Err(SystemInfoError::Unsupported)
+    }
+
+    fn memory(&self) -> Result<MemoryStatus, SystemInfoError> {
+        Err(SystemInfoError::Unsupported)
+    }
+
+    fn disks(&self) -> Result<Vec<lifeline_protocol::system::DiskInfo>, SystemInfoError> {
+        Err(SystemInfoError::Unsupported)
+    }
+}
+
+/// The system information backend of this OS (on others, [`UnsupportedSystem`]).
+pub fn system_inspector() -> Box<dyn SystemInspector> {
+    #[cfg(target_os = "linux")]
+    {
+        Box::new(linux::LinuxSystem)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Box::new(UnsupportedSystem)
     }
 }

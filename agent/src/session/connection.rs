@@ -21,6 +21,7 @@ use super::command::CommandRunner;
 use super::continue_check::{ContinueCheck, ContinueStep};
 use super::input::{InputAction, InputWorker};
 use super::screen::ScreenShare;
+use super::system::{InspectionResult, InspectionRunner};
 use super::video::{EncodedVideo, VideoControl, VideoPipeline};
 use super::{Shared, now};
 use crate::ui::{UiEvent, UserCommand};
@@ -114,6 +115,9 @@ struct Connection {
     /// Commands running for this session (killed when it ends).
     command_runner: CommandRunner,
     command_results: mpsc::UnboundedReceiver<CommandOutput>,
+    /// System information and diagnostics being gathered for this session.
+    inspections: InspectionRunner,
+    inspection_results: mpsc::UnboundedReceiver<InspectionResult>,
 }
 
 impl Connection {
@@ -147,6 +151,7 @@ impl Connection {
         let writer = tokio::spawn(write_control(send, queued));
         let (commands_tx, commands) = mpsc::channel(16);
         let (results_tx, command_results) = mpsc::unbounded_channel();
+        let (inspection_tx, inspection_results) = mpsc::unbounded_channel();
         // One frame waits here at most; the pipeline blocks when the network lags.
         let (frames_tx, frames) = mpsc::channel(1);
         Ok(Self {
@@ -171,6 +176,8 @@ impl Connection {
             ticket,
             arrived,
             command_runner: CommandRunner::new(results_tx),
+            inspections: InspectionRunner::new(inspection_tx, Arc::clone(shared)),
+            inspection_results,
             command_results,
             continue_check: ContinueCheck::new(
                 shared.policy.continue_after,
@@ -224,6 +231,7 @@ impl Connection {
                     }
                 }
                 Some(frame) = self.frames.recv() => self.send_frame(frame),
+                Some(result) = self.inspection_results.recv() => self.on_inspection(result),
                 Some(update) = self.screen.updates().recv() => {
                     self.screen.on_update(update, &mut self.agent, &self.connection);
                 }
@@ -455,6 +463,18 @@ impl Connection {
                 tracing::info!(id = request.id, "running a command for the technician");
                 self.command_runner.start(request);
             }
+            AgentEvent::GatherSystemInfo { id } => {
+                tracing::info!(id, "gathering system information for the technician");
+                self.inspections.gather(id);
+            }
+            AgentEvent::RunDiagnostic(request) => {
+                tracing::info!(
+                    id = request.id,
+                    diagnostic = %request.diagnostic.describe(),
+                    "running a diagnostic for the technician"
+                );
+                self.inspections.diagnose(request);
+            }
             AgentEvent::ScopeRequestNeeded { scopes, reason } => {
                 if let Some(technician) = self.technician.clone() {
                     self.shared
@@ -620,6 +640,23 @@ impl Connection {
             ControlMessage::Key(key) => self.inject(InputAction::Key(key)),
             ControlMessage::TypeText(text) => self.inject(InputAction::Text(text)),
             other => tracing::debug!("nothing to do for {}", other.kind()),
+        }
+    }
+
+    /// A system report or a diagnostic's result is ready: the state machine sends it.
+    fn on_inspection(&mut self, result: InspectionResult) {
+        let outcome = match result {
+            InspectionResult::SystemInfo { id, result } => {
+                self.agent
+                    .system_info_ready(id, result.map(|report| *report), now())
+            }
+            InspectionResult::Diagnostic(report) => {
+                tracing::info!(id = report.id, status = %report.status, "diagnostic finished");
+                self.agent.diagnostic_finished(report, now())
+            }
+        };
+        if let Err(err) = outcome {
+            tracing::debug!("an answer came after its session: {err}");
         }
     }
 

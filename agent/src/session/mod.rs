@@ -14,6 +14,7 @@ mod continue_check;
 pub mod input;
 pub mod rate;
 pub mod screen;
+mod system;
 pub mod video;
 
 use std::net::SocketAddr;

@@ -8,6 +8,7 @@
 //! | quality preference, video quality | view |
 //! | pointer move (datagram), pointer button, wheel, key, type text | input |
 //! | clipboard text | clipboard |
+//! | recording notice | record |
 //! | run command, action pending/refused, command output | commands |
 //! | system info request, system info | sysinfo |
 //! | run diagnostic, diagnostic result | diagnostics |
@@ -44,6 +45,7 @@ impl NeedsScope for ControlMessage {
             | ControlMessage::Wheel(_)
             | ControlMessage::Key(_)
             | ControlMessage::TypeText(_) => Some(Scope::ControlInput),
+            ControlMessage::RecordingNotice(_) => Some(Scope::RecordSession),
             ControlMessage::ClipboardText(_) => Some(Scope::Clipboard),
             ControlMessage::RunCommand(_)
             | ControlMessage::ActionPending(_)

@@ -114,6 +114,9 @@ pub enum ControlMessage {
     FileReceived(FileReceived),
     /// Either side: the transfer stopped (cancelled, damaged, disk full…).
     FileFailed(FileFailure),
+    /// Viewer to agent: the technician's viewer started (true) or stopped (false)
+    /// recording the session; the agent shows it to the end user.
+    RecordingNotice(bool),
 }
 
 impl ControlMessage {
@@ -162,6 +165,7 @@ impl ControlMessage {
             ControlMessage::FileAccepted(_) => "file-accepted",
             ControlMessage::FileReceived(_) => "file-received",
             ControlMessage::FileFailed(_) => "file-failed",
+            ControlMessage::RecordingNotice(_) => "recording-notice",
         }
     }
 
@@ -741,14 +745,15 @@ pub enum Datagram {
         y: u32,
     },
     /// Agent to viewer: the pointer's hot spot is at (x, y) in the pixels of the
-    /// current video frame (drawn with the latest [`CursorImage`]); `visible` is false
-    /// when it is off the monitor shown. Latest `sequence` wins.
+    /// monitor shown, from its top-left corner (drawn with the latest [`CursorImage`]
+    /// at the picture's scale: a picture sent smaller than the monitor scales both);
+    /// `visible` is false when it is off that monitor. Latest `sequence` wins.
     Cursor {
         /// Grows by one per position sent.
         sequence: u64,
-        /// Column in video-frame pixels (may lie outside the frame).
+        /// Column in monitor pixels (may lie outside the monitor).
         x: i32,
-        /// Row in video-frame pixels (may lie outside the frame).
+        /// Row in monitor pixels (may lie outside the monitor).
         y: i32,
         /// Whether the pointer is on the monitor shown.
         visible: bool,

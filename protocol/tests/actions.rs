@@ -27,13 +27,18 @@ fn commands() -> ScopeSet {
 
 /// An active session granting `granted`, on an agent that confirms `confirm` actions.
 fn active(granted: ScopeSet, confirm: ScopeSet) -> (Pair, CodeGuard) {
+    active_asking(commands(), granted, confirm)
+}
+
+/// Like [`active`], the viewer asking for `requested`.
+fn active_asking(requested: ScopeSet, granted: ScopeSet, confirm: ScopeSet) -> (Pair, CodeGuard) {
     let mut guard = new_guard();
     let code = current_code(&mut guard, T0);
     let mut config = agent_config(b"exporter");
     config.trust.confirm_actions = confirm;
     let mut pair = Pair::new(
         AgentSession::new(config),
-        ViewerSession::new(viewer_config(&code, commands(), b"exporter")),
+        ViewerSession::new(viewer_config(&code, requested, b"exporter")),
         T0,
     );
     pair.run(&mut guard);
@@ -248,4 +253,31 @@ fn a_flood_of_commands_is_capped_and_an_agent_inventing_results_is_thrown_out() 
         pair.viewer.handle_control(invented),
         Err(PeerMisbehaved::OutOfPhase { .. })
     ));
+}
+
+#[test]
+fn a_recording_notice_needs_the_record_permission_and_is_delivered_and_audited() {
+    let view_record = ScopeSet::from([Scope::ViewScreen, Scope::RecordSession]);
+    let (mut pair, mut guard) = active_asking(view_record, view_record, ScopeSet::empty());
+    pair.viewer
+        .send(ControlMessage::RecordingNotice(true))
+        .unwrap();
+    pair.run(&mut guard);
+    let events = pair.take_agent_events();
+    assert!(events.contains(&AgentEvent::Deliver(ControlMessage::RecordingNotice(true))));
+    assert!(audit_actions(&events).iter().any(|action| matches!(action,
+        AuditAction::Action { summary, .. } if summary == "the technician started recording")));
+
+    // Without the permission the viewer cannot send it, and a viewer that skips its
+    // own check is refused by the agent.
+    let (mut pair, mut guard) = active(Scope::ViewScreen.into(), ScopeSet::empty());
+    assert!(matches!(
+        pair.viewer.send(ControlMessage::RecordingNotice(true)),
+        Err(SendError::Denied(_))
+    ));
+    pair.agent
+        .handle_control(ControlMessage::RecordingNotice(true), &mut guard, pair.now)
+        .unwrap();
+    let events: Vec<AgentEvent> = std::iter::from_fn(|| pair.agent.poll_event()).collect();
+    assert!(!events.iter().any(|e| matches!(e, AgentEvent::Deliver(_))));
 }

@@ -110,6 +110,20 @@ fn a_recorded_session_replays_what_the_technician_saw_and_tampering_is_named() {
         "the end user was asked about recording: {}",
         agent.stdout()
     );
+    // And was told, for as long as it lasted, that the technician recorded.
+    assert!(
+        agent
+            .stdout()
+            .contains("● This session is being recorded by the technician"),
+        "{}",
+        agent.stdout()
+    );
+    assert!(
+        agent
+            .audit_lines()
+            .iter()
+            .any(|line| line["action"]["action"]["summary"] == "the technician started recording")
+    );
 
     // Intact, finished, signed by the technician's key.
     let (code, out) = recording(&["verify", path_str(&file)]);
@@ -235,8 +249,9 @@ fn a_recorded_session_replays_what_the_technician_saw_and_tampering_is_named() {
 #[test]
 fn a_killed_recorder_leaves_a_recording_that_verifies_and_plays() {
     let x = Xvfb::start(WIDTH, HEIGHT);
-    // The screen changes for 3 seconds, then stays still.
-    let _terminal = busy_terminal(&x, 30);
+    // The screen changes for 8 seconds (long enough for a slow machine to start the
+    // agent and the recorder while it moves), then stays still.
+    let _terminal = busy_terminal(&x, 80);
     let mut agent = Agent::start(&x.display);
     agent.type_line("y");
     let dir = tempfile::tempdir().unwrap();
@@ -267,7 +282,7 @@ fn a_killed_recorder_leaves_a_recording_that_verifies_and_plays() {
         "the recording did not grow"
     );
     // Past the moving part, and long enough for its last chunk to reach the file.
-    std::thread::sleep(Duration::from_secs(6));
+    std::thread::sleep(Duration::from_secs(9));
     viewer.0.kill().expect("kill -9 the recorder");
     let _ = viewer.0.wait();
 

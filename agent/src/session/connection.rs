@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use super::admission::{AUTHENTICATION_DEADLINE, Ticket};
 use super::command::CommandRunner;
 use super::continue_check::{ContinueCheck, ContinueStep};
+use super::files::FileTransfers;
 use super::input::{InputAction, InputWorker};
 use super::screen::ScreenShare;
 use super::system::{InspectionResult, InspectionRunner};
@@ -112,12 +113,16 @@ struct Connection {
     arrived: tokio::time::Instant,
     /// "Continue?" for long attended sessions.
     continue_check: ContinueCheck,
+    /// Whether the technician's viewer said it records this session.
+    technician_recording: bool,
     /// Commands running for this session (killed when it ends).
     command_runner: CommandRunner,
     command_results: mpsc::UnboundedReceiver<CommandOutput>,
     /// System information and diagnostics being gathered for this session.
     inspections: InspectionRunner,
     inspection_results: mpsc::UnboundedReceiver<InspectionResult>,
+    /// Files moving for this session (stopped when it ends).
+    files: FileTransfers,
 }
 
 impl Connection {
@@ -154,6 +159,7 @@ impl Connection {
         let (inspection_tx, inspection_results) = mpsc::unbounded_channel();
         // One frame waits here at most; the pipeline blocks when the network lags.
         let (frames_tx, frames) = mpsc::channel(1);
+        let files = FileTransfers::new(connection.clone(), shared.data_dir.clone());
         Ok(Self {
             shared: Arc::clone(shared),
             connection,
@@ -178,7 +184,9 @@ impl Connection {
             command_runner: CommandRunner::new(results_tx),
             inspections: InspectionRunner::new(inspection_tx, Arc::clone(shared)),
             inspection_results,
+            technician_recording: false,
             command_results,
+            files,
             continue_check: ContinueCheck::new(
                 shared.policy.continue_after,
                 shared.policy.continue_answer_window,
@@ -232,6 +240,14 @@ impl Connection {
                 }
                 Some(frame) = self.frames.recv() => self.send_frame(frame),
                 Some(result) = self.inspection_results.recv() => self.on_inspection(result),
+                stream = self.connection.accept_uni() => match stream {
+                    Ok(stream) => self.files.read_header(stream),
+                    Err(_) => self.lost(),
+                },
+                Some(report) = self.files.reports.recv() => {
+                    let mut guard = self.shared.lock_guard();
+                    self.files.on_report(report, &mut self.agent, &mut guard);
+                }
                 Some(update) = self.screen.updates().recv() => {
                     self.screen.on_update(update, &mut self.agent, &self.connection);
                 }
@@ -345,10 +361,15 @@ impl Connection {
             return;
         };
         let connection = self.connection.clone();
+        // Older frames leave first: each builds on the one before, and a small frame
+        // overtaking a large keyframe on a slow link is of no use before it. Video goes
+        // before bulk data (priority 0).
+        let priority = i32::MAX - i32::try_from(frame.header.sequence % (1 << 30)).unwrap_or(0);
         tokio::spawn(async move {
             let _permit = permit;
             let result = async {
                 let mut stream = connection.open_uni().await?;
+                stream.set_priority(priority)?;
                 stream.write_all(&bytes).await?;
                 stream.finish()?;
                 anyhow::Ok(())
@@ -361,6 +382,20 @@ impl Connection {
 
     /// Sends what the state machine queued and acts on its events.
     async fn flush(&mut self) {
+        // Acting on an event may queue messages (e.g. a file checked and asked about):
+        // they leave before the next event.
+        loop {
+            self.send_queued().await;
+            let Some(event) = self.agent.poll_event() else {
+                break;
+            };
+            self.on_event(event).await;
+        }
+        self.shared.publish_code().await;
+    }
+
+    /// Sends the control messages the state machine queued.
+    async fn send_queued(&mut self) {
         while let Some(message) = self.agent.poll_transmit() {
             let bytes = match encode_control(&message) {
                 Ok(bytes) => bytes,
@@ -401,10 +436,6 @@ impl Connection {
                 }
             }
         }
-        while let Some(event) = self.agent.poll_event() {
-            self.on_event(event).await;
-        }
-        self.shared.publish_code().await;
     }
 
     async fn on_event(&mut self, event: AgentEvent) {
@@ -440,7 +471,9 @@ impl Connection {
                 }
             }
             AgentEvent::ActionConfirmationNeeded {
-                id, description, ..
+                id,
+                scope,
+                description,
             } => {
                 let technician = self.technician.clone();
                 match technician {
@@ -450,6 +483,7 @@ impl Connection {
                             .send(UiEvent::ActionConfirmationNeeded {
                                 id,
                                 technician,
+                                scope,
                                 description,
                             })
                             .await;
@@ -475,6 +509,15 @@ impl Connection {
                 );
                 self.inspections.diagnose(request);
             }
+            AgentEvent::CheckFile(job) => {
+                let (id, result) = self.files.check(&job);
+                if let Err(err) = self.agent.file_checked(id, result, now()) {
+                    tracing::debug!("a checked file is no longer wanted: {err}");
+                }
+            }
+            AgentEvent::ReceiveFile(offer) => self.files.expect_stream(&offer),
+            AgentEvent::SendFile(fetch) => self.files.start_hashing(&fetch),
+            AgentEvent::CancelFile { id } => self.files.cancel(id),
             AgentEvent::ScopeRequestNeeded { scopes, reason } => {
                 if let Some(technician) = self.technician.clone() {
                     self.shared
@@ -488,6 +531,9 @@ impl Connection {
                 }
             }
             AgentEvent::ScopesChanged(granted) => self.on_scopes(granted).await,
+            AgentEvent::Deliver(ControlMessage::RecordingNotice(on)) => {
+                self.set_technician_recording(on).await;
+            }
             AgentEvent::Deliver(message) => self.deliver(message),
             AgentEvent::PointerMove { x, y } => self.inject(InputAction::MoveTo(x, y)),
             AgentEvent::Audit(record) => {
@@ -511,6 +557,24 @@ impl Connection {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The technician's viewer says it records (or stopped): the banner says so.
+    async fn set_technician_recording(&mut self, on: bool) {
+        if self.technician_recording == on {
+            return;
+        }
+        self.technician_recording = on;
+        tracing::info!(
+            "the technician's viewer {} recording",
+            if on { "started" } else { "stopped" }
+        );
+        if self.holds_attention {
+            self.shared
+                .ui
+                .send(UiEvent::RecordingChanged { by_technician: on })
+                .await;
         }
     }
 
@@ -599,6 +663,10 @@ impl Connection {
         if !granted.contains(Scope::ControlInput) {
             // Revoked: stop at once, including anything still queued.
             self.input = None;
+        }
+        if !granted.contains(Scope::RecordSession) {
+            // An honest viewer pauses its recording when the permission goes.
+            self.set_technician_recording(false).await;
         }
         let event = match (&self.technician, first) {
             (Some(technician), true) => UiEvent::SessionActive {

@@ -15,9 +15,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use lifeline_protocol::ScopeSet;
 use lifeline_protocol::message::TechnicianIdentity;
 use lifeline_protocol::session::{ConsentAnswer, ConsentPrompt};
+use lifeline_protocol::{Scope, ScopeSet};
 use tokio::sync::mpsc;
 
 pub mod nobody;
@@ -79,15 +79,24 @@ pub enum UiEvent {
     },
     /// The permissions changed during the session.
     ScopesChanged(ScopeSet),
-    /// The technician asks to do one action the policy wants confirmed (e.g. run a
-    /// command); answer with [`UserCommand::AnswerAction`].
+    /// The technician asks to do one action the policy wants confirmed (run a command,
+    /// move a file); answer with [`UserCommand::AnswerAction`].
     ActionConfirmationNeeded {
         /// The action's id.
         id: u32,
         /// Who asks.
         technician: TechnicianIdentity,
-        /// Exactly what would be done (the command line).
+        /// The permission it is done under (`commands`, `files`): it picks the question.
+        scope: Scope,
+        /// Exactly what would be done: the command line, or e.g. "receive the file
+        /// report.pdf (2.3 MB) into /home/ann/Downloads".
         description: String,
+    },
+    /// The technician's viewer started or stopped recording the session: show it for as
+    /// long as it lasts.
+    RecordingChanged {
+        /// Whether the technician records now.
+        by_technician: bool,
     },
     /// A long attended session: ask whether it should go on; answer with
     /// [`UserCommand::ContinueSession`] (or Stop). Without an answer it ends.

@@ -121,13 +121,27 @@ pub struct Texts {
     pub continue_yes: &'static str,
     /// Before the time left to answer "continue?".
     pub continue_ends_in: &'static str,
-    /// After the technician's name: what follows is one action to confirm.
+    /// After the technician's name: what follows is one command to confirm.
     pub action_question: &'static str,
+    /// After the technician's name: what follows is one file transfer to confirm.
+    pub file_question: &'static str,
     /// Button: allow this one action.
     pub allow_once: &'static str,
+    /// Shown while the technician records the session.
+    pub being_recorded: &'static str,
+    /// Said when the technician stops recording.
+    pub recording_stopped: &'static str,
 }
 
 impl Texts {
+    /// After the technician's name: the question for one action under `scope`.
+    pub fn question_for(&self, scope: Scope) -> &'static str {
+        match scope {
+            Scope::FileTransfer => self.file_question,
+            _ => self.action_question,
+        }
+    }
+
     /// A permission in plain words.
     pub fn scope(&self, scope: Scope) -> &'static str {
         let english = std::ptr::eq(self, &EN);
@@ -193,7 +207,10 @@ static EN: Texts = Texts {
     continue_yes: "Continue",
     continue_ends_in: "Without an answer it ends in",
     action_question: "asks to run this command on your computer, once:",
+    file_question: "asks to move a file, once:",
     allow_once: "Allow once",
+    being_recorded: "● This session is being recorded by the technician",
+    recording_stopped: "The technician stopped recording.",
 };
 
 static ZH_CN: Texts = Texts {
@@ -234,7 +251,10 @@ static ZH_CN: Texts = Texts {
     continue_yes: "继续",
     continue_ends_in: "如不回答，会话将在以下时间后结束：",
     action_question: "请求在您的电脑上运行以下命令（仅此一次）：",
+    file_question: "请求传输一个文件（仅此一次）：",
     allow_once: "允许一次",
+    being_recorded: "● 技术人员正在录制本次会话",
+    recording_stopped: "技术人员已停止录制。",
 };
 
 #[cfg(test)]

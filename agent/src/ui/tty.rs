@@ -338,17 +338,25 @@ fn show(
         UiEvent::ActionConfirmationNeeded {
             id,
             technician,
+            scope,
             description,
         } => {
             writeln!(
                 out,
                 "\n{} {}",
                 describe(texts, technician),
-                texts.action_question
+                texts.question_for(*scope)
             )?;
             writeln!(out, "    {}", printable(description))?;
             write!(out, "{} {}", texts.allow_once, texts.tty_answer_prompt)?;
             question = Some(Pending::Action(*id));
+        }
+        UiEvent::RecordingChanged { by_technician } => {
+            if *by_technician {
+                writeln!(out, "{}", texts.being_recorded)?;
+            } else {
+                writeln!(out, "{}", texts.recording_stopped)?;
+            }
         }
         UiEvent::ContinueQuestion { answer_within } => {
             writeln!(

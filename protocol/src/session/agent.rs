@@ -847,6 +847,12 @@ impl AgentSession {
                         ControlMessage::ClipboardText(text) | ControlMessage::Chat(text) => {
                             Some(format!("{} bytes of text", text.len()))
                         }
+                        ControlMessage::RecordingNotice(true) => {
+                            Some("the technician started recording".to_owned())
+                        }
+                        ControlMessage::RecordingNotice(false) => {
+                            Some("the technician stopped recording".to_owned())
+                        }
                         _ => None,
                     };
                     self.audit_use(

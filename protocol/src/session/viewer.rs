@@ -117,12 +117,12 @@ pub enum ViewerEvent {
     Deliver(ControlMessage),
     /// The session is over.
     Ended(SessionEnd),
-    /// The agent's pointer is at (x, y) in video-frame pixels (its hot spot); not
-    /// `visible` when it is off the monitor shown.
+    /// The agent's pointer is at (x, y) in pixels of the monitor shown (its hot spot);
+    /// not `visible` when it is off that monitor.
     Cursor {
-        /// Column in video-frame pixels.
+        /// Column in monitor pixels.
         x: i32,
-        /// Row in video-frame pixels.
+        /// Row in monitor pixels.
         y: i32,
         /// Whether it is on the monitor shown.
         visible: bool,
@@ -430,13 +430,13 @@ impl ViewerSession {
                         totp,
                     } => {
                         self.transmit
-                            .push_back(ControlMessage::Auth(AuthMessage::Unattended(
-                                Box::new(UnattendedAuth {
+                            .push_back(ControlMessage::Auth(AuthMessage::Unattended(Box::new(
+                                UnattendedAuth {
                                     certificate: (**certificate).clone(),
                                     proof: proof.clone(),
                                     totp: totp.clone(),
-                                }),
-                            )));
+                                },
+                            ))));
                         (State::AwaitingUnattendedAcceptance, Ok(()))
                     }
                 }
@@ -705,6 +705,7 @@ impl ViewerSession {
                 | ControlMessage::Chat(_)
                 | ControlMessage::SelectMonitor(_)
                 | ControlMessage::QualityPreference(_)
+                | ControlMessage::RecordingNotice(_)
         );
         if !allowed {
             return Err(SendError::Local(LocalMisuse::WrongPhase {
@@ -828,6 +829,7 @@ fn is_viewer_to_agent(message: &ControlMessage) -> bool {
             | ControlMessage::SelectMonitor(_)
             | ControlMessage::QualityPreference(_)
             | ControlMessage::RunCommand(_)
+            | ControlMessage::RecordingNotice(_)
             | ControlMessage::SystemInfoRequest(_)
             | ControlMessage::RunDiagnostic(_)
             | ControlMessage::FileOffer(_)

@@ -5,21 +5,26 @@ use std::time::{Duration, Instant};
 
 use lifeline_protocol::OneTimeCode;
 use lifeline_protocol::framing::{
-    ControlReader, VIDEO_STREAM_LIMIT, decode_video_frame, encode_control, encode_datagram,
+    ControlReader, VIDEO_STREAM_LIMIT, decode_datagram, decode_video_frame, encode_control,
+    encode_datagram,
 };
 use lifeline_protocol::message::{
     Capabilities, ControlMessage, PointerButton, QualityPreference, ReceiverReport, VideoQuality,
     Wheel,
 };
 use lifeline_protocol::session::{Credential, SendError, ViewerConfig, ViewerEvent, ViewerSession};
+use lifeline_protocol::transfer::is_file_stream;
 use lifeline_protocol::trust::sign_unattended_proof;
 use lifeline_protocol::version::SUPPORTED_VERSIONS;
 use tokio::sync::mpsc;
 
+use super::audit::{SessionAudit, audited_of};
 use super::decode::{DecodeReport, DecodeWorker};
+use super::files::{FileReport, FileTransfers, read_file_stream};
 use super::recording::{SessionRecording, Who, input_of};
 use super::{FrameRecord, SessionContext, now};
 use crate::known_agents::Trust;
+use crate::link::InspectionUpdate;
 use crate::link::{
     Command, CommandUpdate, ConnectRequest, RequestCredential, SessionEnd, Stats, Status, Update,
 };
@@ -43,14 +48,18 @@ pub async fn run_connection(
     request: ConnectRequest,
     end: &mut SessionEnd,
 ) -> Outcome {
-    match Connection::open(context, &request, end).await {
+    let mut audit = SessionAudit::new(context, &request);
+    match Connection::open(context, &request, end, &mut audit).await {
         Ok(mut connection) => connection.run(end).await,
-        Err(reason) => Outcome {
-            reason,
-            was_active: false,
-            next: None,
-            recording_error: None,
-        },
+        Err(reason) => {
+            audit.not_connected(&reason);
+            Outcome {
+                reason,
+                was_active: false,
+                next: None,
+                recording_error: None,
+            }
+        }
     }
 }
 
@@ -73,12 +82,17 @@ struct Connection {
     decode_time_total: Duration,
     last_sequence: u64,
     was_active: bool,
+    /// What the agent was last told about this viewer recording the session.
+    recording_announced: bool,
     /// What the technician prefers on a slow link.
     preference: QualityPreference,
     /// The agent's latest report of its video quality (it knows about preferences).
     agent_quality: Option<VideoQuality>,
     recording: SessionRecording,
     technician_name: String,
+    audit: SessionAudit,
+    /// Files moving in this session (stopped when it ends).
+    files: FileTransfers,
 }
 
 impl Connection {
@@ -86,6 +100,7 @@ impl Connection {
         context: &SessionContext,
         request: &ConnectRequest,
         end: &SessionEnd,
+        audit: &mut SessionAudit,
     ) -> Result<Self, String> {
         // Check what was typed before touching the network.
         if let RequestCredential::Code(code) = &request.credential {
@@ -106,6 +121,7 @@ impl Connection {
             .await
             .map_err(|err| err.to_string())?;
         let agent = crate::net::peer_fingerprint(&connection).map_err(|err| err.to_string())?;
+        audit.met_agent(agent);
         let trust = {
             let known = context
                 .known_agents
@@ -173,12 +189,16 @@ impl Connection {
             reason: request.reason.clone(),
             software_version: env!("CARGO_PKG_VERSION").to_owned(),
             versions: SUPPORTED_VERSIONS.to_vec(),
-            capabilities: Capabilities::H264.union(Capabilities::ADAPTIVE_QUALITY),
+            capabilities: Capabilities::H264
+                .union(Capabilities::ADAPTIVE_QUALITY)
+                .union(Capabilities::CURSOR)
+                .union(Capabilities::MULTI_MONITOR),
         });
         let (report_tx, reports) = mpsc::unbounded_channel();
         let recording = SessionRecording::new(context.record.clone());
         let decoder = DecodeWorker::spawn(end.frame_sink(), report_tx, recording.slot())
             .map_err(|err| err.to_string())?;
+        let files = FileTransfers::new(connection.clone(), context.data_dir.clone());
         Ok(Self {
             context: context.clone(),
             address: request.address.clone(),
@@ -198,10 +218,13 @@ impl Connection {
             decode_time_total: Duration::ZERO,
             last_sequence: 0,
             was_active: false,
+            recording_announced: false,
             preference: QualityPreference::default(),
             agent_quality: None,
             recording,
             technician_name: request.technician_name.clone(),
+            audit: audit.connected(),
+            files,
         })
     }
 
@@ -219,11 +242,18 @@ impl Connection {
                     Ok(None) | Err(_) => self.viewer.connection_lost(),
                 },
                 stream = self.connection.accept_uni() => match stream {
-                    Ok(stream) => spawn_reader(stream, video_tx.clone()),
+                    Ok(stream) => spawn_reader(stream, video_tx.clone(), self.files.report_sender()),
                     Err(_) => self.viewer.connection_lost(),
                 },
                 Some(bytes) = video_rx.recv() => self.on_video(&bytes),
                 Some(report) = self.reports.recv() => self.on_decoded(report),
+                Some(report) = self.files.reports.recv() => {
+                    self.files.on_report(report, &mut self.viewer, end);
+                }
+                datagram = self.connection.read_datagram() => match datagram {
+                    Ok(bytes) => self.on_datagram(&bytes),
+                    Err(_) => self.viewer.connection_lost(),
+                },
                 command = end.commands.recv() => match command {
                     None => self.viewer.disconnect(),
                     Some(Command::Connect(request)) => {
@@ -241,13 +271,15 @@ impl Connection {
             }
             self.flush(end, &mut reason).await;
         }
+        let reason = reason.unwrap_or_default();
+        self.audit.ended(&reason);
         let _ = self.send.finish();
         // Give the goodbye a moment to leave before closing.
         tokio::time::sleep(Duration::from_millis(100)).await;
         self.connection
             .close(quinn::VarInt::from_u32(0), b"session ended");
         Outcome {
-            reason: reason.unwrap_or_default(),
+            reason,
             was_active: self.was_active,
             next,
             recording_error: self.recording.finish(None),
@@ -267,6 +299,15 @@ impl Connection {
             if let Err(violation) = self.viewer.handle_control(message) {
                 tracing::warn!("the agent broke the protocol: {violation}");
             }
+        }
+    }
+
+    /// A datagram from the agent: the pointer's position.
+    fn on_datagram(&mut self, bytes: &[u8]) {
+        let result = decode_datagram(bytes).and_then(|d| self.viewer.handle_datagram(d));
+        if let Err(violation) = result {
+            tracing::warn!("the agent sent a bad datagram: {violation}");
+            self.viewer.report_violation(&violation);
         }
     }
 
@@ -350,6 +391,7 @@ impl Connection {
 
     fn on_command(&mut self, command: Command, end: &SessionEnd) {
         let input = input_of(&command);
+        let audited = audited_of(&command);
         let result = match command {
             Command::Disconnect => {
                 self.viewer.disconnect();
@@ -387,16 +429,44 @@ impl Connection {
             Command::RunCommand(command_line) => {
                 match self.viewer.run_command(command_line.clone()) {
                     Ok(id) => {
+                        self.audit.command_sent(id, &command_line);
                         end.update(Update::Command(CommandUpdate::Sent { id, command_line }));
                         Ok(())
                     }
                     Err(err) => Err(err),
                 }
             }
+            Command::SelectMonitor(index) => self.viewer.send(ControlMessage::SelectMonitor(index)),
+            Command::SendFile(path) => {
+                self.files.send(path, end);
+                Ok(())
+            }
+            Command::FetchFile(path) => {
+                self.files.fetch(path, &mut self.viewer, end);
+                Ok(())
+            }
+            Command::CancelFile(ticket) => {
+                self.files.cancel(ticket, &mut self.viewer, end);
+                Ok(())
+            }
+            Command::RequestSystemInfo => self.viewer.request_system_info().map(|id| {
+                end.update(Update::Inspection(InspectionUpdate::SystemInfoSent { id }));
+            }),
+            Command::RunDiagnostic(diagnostic) => {
+                self.viewer.run_diagnostic(diagnostic.clone()).map(|id| {
+                    end.update(Update::Inspection(InspectionUpdate::DiagnosticSent {
+                        id,
+                        diagnostic,
+                    }));
+                })
+            }
             Command::Connect(_) => Ok(()),
         };
         match result {
-            Ok(()) => self.recording.input(input),
+            Ok(()) => {
+                self.recording.input(input);
+                self.audit.sent(audited);
+            }
             Err(err) => end.update(Update::Notice(err.to_string())),
         }
     }
@@ -415,6 +485,7 @@ impl Connection {
             }
         }
         while let Some(event) = self.viewer.poll_event() {
+            self.audit.on_event(&event, &self.viewer);
             match event {
                 ViewerEvent::Authenticated { .. } => {
                     self.remember_agent();
@@ -428,6 +499,7 @@ impl Connection {
                         viewer: &self.viewer,
                     };
                     self.recording.on_scopes(granted, &who);
+                    self.tell_agent_about_recording();
                     if !self.was_active {
                         self.was_active = true;
                         end.update(Update::Status(Status::Active));
@@ -439,16 +511,45 @@ impl Connection {
                     end.update(Update::Refused { scopes });
                 }
                 ViewerEvent::ActionPending { id } => {
-                    end.update(Update::Command(CommandUpdate::WaitingForApproval { id }));
+                    if !self.files.on_pending(id, end) {
+                        end.update(Update::Command(CommandUpdate::WaitingForApproval { id }));
+                    }
                 }
                 ViewerEvent::ActionRefused { id, reason } => {
-                    end.update(Update::Command(CommandUpdate::Refused { id, reason }));
+                    if !self.files.on_refused(id, &reason, end) {
+                        end.update(Update::Command(CommandUpdate::Refused { id, reason }));
+                    }
                 }
+                ViewerEvent::FileAccepted(offer) => self.files.on_accepted(&offer, end),
+                ViewerEvent::FileReceived { id, saved_as } => {
+                    self.files.on_received(id, saved_as, end);
+                }
+                ViewerEvent::FileFailed { id, reason } => self.files.on_failed(id, reason, end),
                 ViewerEvent::CommandOutput(output) => {
                     end.update(Update::Command(CommandUpdate::Finished(output)));
                 }
+                ViewerEvent::SystemInfo { id, result } => {
+                    end.update(Update::Inspection(InspectionUpdate::SystemInfo {
+                        id,
+                        result,
+                    }));
+                }
+                ViewerEvent::DiagnosticResult(report) => {
+                    end.update(Update::Inspection(InspectionUpdate::DiagnosticResult(
+                        report,
+                    )));
+                }
                 ViewerEvent::Deliver(ControlMessage::VideoQuality(quality)) => {
                     self.on_quality(quality, end);
+                }
+                ViewerEvent::Deliver(ControlMessage::MonitorList(list)) => {
+                    end.update(Update::Monitors(list));
+                }
+                ViewerEvent::Deliver(ControlMessage::CursorImage(image)) => {
+                    end.update(Update::CursorImage(image));
+                }
+                ViewerEvent::Cursor { x, y, visible } => {
+                    end.update(Update::Cursor { x, y, visible });
                 }
                 ViewerEvent::Deliver(ControlMessage::Error(report)) => {
                     end.update(Update::Notice(report.message))
@@ -461,6 +562,7 @@ impl Connection {
                 _ => {}
             }
         }
+        self.audit.recording(self.recording.file());
     }
 
     /// The agent reported what it sends: pictures are shown at its screen's size, the
@@ -492,6 +594,19 @@ impl Connection {
         }
     }
 
+    /// The agent shows the end user whether this viewer records; tell it on changes.
+    fn tell_agent_about_recording(&mut self) {
+        let recording = self.recording.is_recording();
+        if recording != self.recording_announced
+            && self
+                .viewer
+                .send(ControlMessage::RecordingNotice(recording))
+                .is_ok()
+        {
+            self.recording_announced = recording;
+        }
+    }
+
     fn remember_agent(&mut self) {
         if self.trust != Trust::FirstUse {
             return;
@@ -517,10 +632,30 @@ fn describe_end(end: &lifeline_protocol::message::SessionEnd) -> String {
     }
 }
 
-fn spawn_reader(mut stream: quinn::RecvStream, frames: mpsc::Sender<Vec<u8>>) {
+/// Reads one unidirectional stream from the agent: a file stream (by its tag) goes to
+/// the file transfers, anything else is a video frame.
+fn spawn_reader(
+    mut stream: quinn::RecvStream,
+    frames: mpsc::Sender<Vec<u8>>,
+    files: mpsc::UnboundedSender<FileReport>,
+) {
     tokio::spawn(async move {
-        match stream.read_to_end(VIDEO_STREAM_LIMIT).await {
-            Ok(bytes) => {
+        let mut tag = [0u8; 4];
+        match stream.read_exact(&mut tag).await {
+            Ok(()) if is_file_stream(&tag) => return read_file_stream(stream, tag, files).await,
+            Ok(()) => {}
+            Err(quinn::ReadExactError::FinishedEarly(read)) => {
+                // Too short for anything: the video decoder names the fault.
+                let _ = frames.send(tag[..read].to_vec()).await;
+                return;
+            }
+            Err(err) => return tracing::debug!("a video stream failed: {err}"),
+        }
+        match stream.read_to_end(VIDEO_STREAM_LIMIT - tag.len()).await {
+            Ok(rest) => {
+                let mut bytes = Vec::with_capacity(tag.len() + rest.len());
+                bytes.extend_from_slice(&tag);
+                bytes.extend_from_slice(&rest);
                 let _ = frames.send(bytes).await;
             }
             Err(err) => tracing::debug!("a video stream failed: {err}"),
@@ -554,21 +689,15 @@ impl StatsWindow {
             self.shown.pop_front();
         }
         let frames = self.shown.len().max(1) as f64;
+        // `sum` of nothing is -0.0 for floats, which would show as "-0".
+        let total = |values: &mut dyn Iterator<Item = f64>| values.fold(0.0, |sum, v| sum + v);
         Stats {
             fps: self.shown.len() as f32,
             rtt_ms: rtt.as_secs_f32() * 1000.0,
-            bitrate_bps: self
-                .events
-                .iter()
-                .map(|(_, bytes)| *bytes as f64 * 8.0)
-                .sum(),
-            latency_ms: (self
-                .shown
-                .iter()
-                .map(|(_, latency, _)| latency)
-                .sum::<f64>()
-                / frames) as f32,
-            decode_ms: (self.shown.iter().map(|(_, _, decode)| decode).sum::<f64>() / frames)
+            bitrate_bps: total(&mut self.events.iter().map(|(_, bytes)| *bytes as f64 * 8.0)),
+            latency_ms: (total(&mut self.shown.iter().map(|(_, latency, _)| *latency)) / frames)
+                as f32,
+            decode_ms: (total(&mut self.shown.iter().map(|(_, _, decode)| *decode)) / frames)
                 as f32,
         }
     }

@@ -86,6 +86,16 @@ impl SessionRecording {
         }
     }
 
+    /// Whether the session is being written now (started, not paused, not finished):
+    /// what the agent is told to show the end user.
+    pub(crate) fn is_recording(&self) -> bool {
+        self.recorder.is_some()
+            && !self.finished
+            && self
+                .granted
+                .is_some_and(|granted| granted.contains(Scope::RecordSession))
+    }
+
     /// Where the decode thread finds the recorder.
     pub(crate) fn slot(&self) -> RecorderSlot {
         Arc::clone(&self.slot)
@@ -209,6 +219,11 @@ impl SessionRecording {
             }),
             _ => {}
         }
+    }
+
+    /// The file being recorded into, while recording.
+    pub(crate) fn file(&self) -> Option<&std::path::Path> {
+        self.recorder.as_ref().map(|recorder| recorder.path())
     }
 
     /// Whether to ask the agent for a keyframe now (recording starts or resumes, or the

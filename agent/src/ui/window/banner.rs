@@ -32,7 +32,7 @@ pub fn banner_ui(
     now: std::time::Instant,
 ) -> Option<UserCommand> {
     let mut command = None;
-    if let Some((id, description)) = &session.pending_action {
+    if let Some((id, scope, description)) = &session.pending_action {
         egui::Panel::top("banner_action")
             .resizable(false)
             .show(ui, |ui| {
@@ -40,7 +40,8 @@ pub fn banner_ui(
                 ui.label(
                     RichText::new(format!(
                         "{} {}",
-                        session.technician.display_name, texts.action_question
+                        session.technician.display_name,
+                        texts.question_for(*scope)
                     ))
                     .strong(),
                 );
@@ -117,6 +118,9 @@ pub fn banner_ui(
                 );
             });
             verification_ui(ui, &session.technician, texts);
+            if session.recorded {
+                ui.label(RichText::new(texts.being_recorded).color(STOP_RED).strong());
+            }
             ui.add_space(4.0);
             ui.label(RichText::new(texts.may_now).strong());
             for scope in session.granted.iter() {

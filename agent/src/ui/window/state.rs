@@ -124,8 +124,11 @@ pub struct Session {
     pub granted: ScopeSet,
     /// "Continue?" is asked; the session ends at this instant without an answer.
     pub continue_until: Option<Instant>,
-    /// One action waiting for the user's confirmation: its id and exact description.
-    pub pending_action: Option<(u32, String)>,
+    /// One action waiting for the user's confirmation: its id, the permission it is
+    /// done under, and its exact description.
+    pub pending_action: Option<(u32, Scope, String)>,
+    /// The technician records the session.
+    pub recorded: bool,
 }
 
 /// Which screen is up.
@@ -255,6 +258,7 @@ impl AgentUiState {
                     granted,
                     continue_until: None,
                     pending_action: None,
+                    recorded: false,
                 });
             }
             UiEvent::ScopesChanged(granted) => {
@@ -263,10 +267,18 @@ impl AgentUiState {
                 }
             }
             UiEvent::ActionConfirmationNeeded {
-                id, description, ..
+                id,
+                scope,
+                description,
+                ..
             } => {
                 if let Some(session) = self.session_mut() {
-                    session.pending_action = Some((id, description));
+                    session.pending_action = Some((id, scope, description));
+                }
+            }
+            UiEvent::RecordingChanged { by_technician } => {
+                if let Some(session) = self.session_mut() {
+                    session.recorded = by_technician;
                 }
             }
             UiEvent::ContinueQuestion { answer_within } => {
@@ -322,7 +334,8 @@ impl AgentUiState {
                 // Each question takes a few rows.
                 permissions: session.granted.iter().count()
                     + usize::from(session.continue_until.is_some()) * 3
-                    + usize::from(session.pending_action.is_some()) * 4,
+                    + usize::from(session.pending_action.is_some()) * 4
+                    + usize::from(session.recorded),
             },
             Phase::Consent(_) => WindowMode::Prompt,
             Phase::Starting

@@ -11,6 +11,7 @@ packages=(
     fonts-wqy-microhei  # Chinese texts of the end-user windows
     # The end-to-end tests run the real binaries on an X server of their own:
     xvfb xterm xdotool x11-utils x11-xserver-utils xfonts-base imagemagick
+    iproute2        # impaired-network tests: ip netns, veth, tc tbf
     ffmpeg          # ffprobe checks the MP4 export of recordings
 )
 

@@ -270,34 +270,36 @@ fn lossy_150_ms_round_trip() {
     session.assert_picture_matches(&run, 35.0);
 }
 
-/// A terminal that prints `lines` log lines, one every 20 ms, then stays still.
-fn scrolling_terminal(x: &Xvfb, lines: u32) -> Guarded {
+/// A terminal over most of the screen that prints five lines of text every 20 ms (a
+/// busy log, as W2) for `seconds`, then stays still.
+fn scrolling_terminal(x: &Xvfb, seconds: u32) -> Guarded {
     x.xterm(
-        "100x30+0+200",
+        "110x44+0+60",
         &format!(
-            "i=0; while [ $i -lt {lines} ]; do i=$((i+1)); echo \"$i $(date +%N) scrolling log line with some words in it\"; sleep 0.02; done; sleep 600"
+            "end=$(($(date +%s)+{seconds})); i=0; while [ $(date +%s) -lt $end ]; do i=$((i+5)); seq -f \"$i %g $(date +%N) scrolling log line with some words in it, and a few more to fill it\" 5; sleep 0.02; done; sleep 600"
         ),
     )
 }
 
-/// A session under a cap of `kbit_per_s` while a terminal scrolls; the cap is lifted
-/// `lift_after` into the session when given. Returns the viewer's run.
+/// A session of `session_secs` under a cap of `kbit_per_s` while a terminal scrolls
+/// for `scroll_secs`; the cap is lifted `lift_after` into the session when given.
 fn capped_session(
     test: &str,
     kbit_per_s: u32,
     prefer: &str,
     lift_after: Option<Duration>,
+    (scroll_secs, session_secs): (u32, u32),
 ) -> Option<(Session, ViewerRun, Guarded)> {
     let link = Link::create_or_skip(test)?;
     let session = Session::start(link);
     session.link.cap(kbit_per_s, 200);
     let viewer = session.viewer(
         &session.agent_address(),
-        "wait 20000\n",
+        &format!("wait {}\n", session_secs * 1000),
         &["--prefer", prefer],
     );
     session.wait_active();
-    let scroll = scrolling_terminal(&session.x, 500);
+    let scroll = scrolling_terminal(&session.x, scroll_secs);
     if let Some(after) = lift_after {
         std::thread::sleep(after);
         session.link.uncap();
@@ -317,7 +319,8 @@ fn capped_session(
 
 #[test]
 fn a_two_megabit_cap_keeps_up() {
-    let Some((session, run, _scroll)) = capped_session("2 Mbit/s cap", 2000, "quality", None)
+    let Some((session, run, _scroll)) =
+        capped_session("2 Mbit/s cap", 2000, "quality", None, (9, 13))
     else {
         return;
     };
@@ -332,9 +335,13 @@ fn a_two_megabit_cap_keeps_up() {
 
 #[test]
 fn a_half_megabit_cap_scales_the_picture_down_and_back_up() {
-    let Some((session, run, _scroll)) =
-        capped_session("0.5 Mbit/s cap", 500, "speed", Some(Duration::from_secs(7)))
-    else {
+    let Some((session, run, _scroll)) = capped_session(
+        "0.5 Mbit/s cap",
+        500,
+        "speed",
+        Some(Duration::from_secs(7)),
+        (19, 24),
+    ) else {
         return;
     };
     let sizes = picture_sizes(&run);
@@ -347,6 +354,15 @@ fn a_half_megabit_cap_scales_the_picture_down_and_back_up() {
         sizes.last().copied(),
         Some((u64::from(WIDTH), u64::from(HEIGHT))),
         "the picture did not return to full size once the cap was lifted"
+    );
+    let last_bitrate = run.stats.as_ref().expect("statistics")["quality_changes"]
+        .as_array()
+        .and_then(|changes| changes.last())
+        .and_then(|last| last[3].as_u64())
+        .unwrap_or(0);
+    assert!(
+        last_bitrate > 700_000,
+        "the agent did not use the recovered link: {last_bitrate} bit/s"
     );
     session.assert_picture_matches(&run, 30.0);
 }

@@ -14,13 +14,14 @@
 //!   frames are in flight) is an outage, not congestion, and cuts nothing.
 //! - **Dropped frames** in a receiver report: the viewer falls behind: cut.
 //!
-//! A calm link raises the bitrate by 12% every half second (5% within 5 s of a cut, close
-//! to where it happened), but only while the screen uses at least a quarter of it. Frames are paced to the
+//! A calm link raises the bitrate by 12% every half second (5% near where the link last
+//! gave out, within 20 s of that, or while the screen uses less than a quarter of it). Frames are paced to the
 //! bitrate (a large frame delays the next capture), and the frame rate and the scale
 //! follow the bitrate: [`QualityPreference::Quality`] keeps full resolution longer and
 //! lowers the frame rate first; [`QualityPreference::Speed`] keeps the frame rate up
 //! and scales the picture down to 2/3 or 1/2 sooner. Scale changes wait for the
-//! bitrate to be clearly past a threshold for two seconds, since each costs a keyframe.
+//! bitrate to be clearly past a threshold for two seconds (four to go back up), since
+//! each costs a keyframe.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -40,8 +41,11 @@ pub const MAX_FRAME_RATE_HZ: u32 = 30;
 const BASE_WINDOW: Duration = Duration::from_secs(10);
 /// Queueing tolerated beyond a frame's own transmission time.
 const QUEUE_MARGIN: Duration = Duration::from_millis(50);
-/// How long the screen must justify a higher or lower scale before it changes.
-const SCALE_HOLD: Duration = Duration::from_secs(2);
+/// How long the bitrate must call for a lower scale before it changes.
+const SCALE_DOWN_HOLD: Duration = Duration::from_secs(2);
+/// How long the bitrate must allow a higher scale before it changes (longer: a link
+/// that gives out again would cost two keyframes).
+const SCALE_UP_HOLD: Duration = Duration::from_secs(4);
 /// Silence of the link (with frames in flight) that counts as an outage.
 const STALL_AFTER: Duration = Duration::from_millis(400);
 
@@ -308,9 +312,9 @@ impl RateController {
         }
         if dropped > 0 {
             self.overuse(now);
-        } else if self.pipe_full(now) && self.sent_bps() >= u64::from(self.bitrate_bps) * 7 / 10 {
-            // Frames had to wait for reports while the encoder used its budget: the link
-            // (or the viewer) carries no more than what arrived.
+        } else if self.pipe_full(now) {
+            // Frames had to wait for reports that the link delayed: it carries no more
+            // than what arrived.
             let delivered_bps = self.delivered_bps();
             if delivered_bps < u64::from(self.bitrate_bps) * 85 / 100 && self.may_decrease(now) {
                 self.last_overuse_bps = Some((now, self.bitrate_bps));
@@ -332,7 +336,6 @@ impl RateController {
 
     /// The pipeline wanted to capture but too many frames are in flight.
     pub fn waiting(&mut self, now: Instant) {
-        self.waited_at = Some(now);
         // Silence from the viewer for a while: an outage starting, not a queue.
         let silent = now.duration_since(self.link_heard_at);
         if self.stalled || silent > (self.link.rtt * 2).max(Duration::from_millis(250)) {
@@ -340,6 +343,11 @@ impl RateController {
         }
         if let Some(oldest) = self.in_flight.front() {
             let age = now.duration_since(oldest.sent_at);
+            // Waiting for a frame that takes longer than on an empty link: the link is
+            // what holds the pipeline back (not a screen with little to send).
+            if age > self.base_delay() + QUEUE_MARGIN / 2 {
+                self.waited_at = Some(now);
+            }
             if age > self.base_delay() + self.allowance(oldest.bytes) {
                 self.overuse(now);
                 self.update_scale(now, false);
@@ -347,8 +355,8 @@ impl RateController {
         }
     }
 
-    /// Whether the pipeline waited for reports lately, with a second of deliveries
-    /// to judge by.
+    /// Whether the pipeline waited for reports the link delayed lately, with a second
+    /// of deliveries to judge by.
     fn pipe_full(&self, now: Instant) -> bool {
         let waited = self
             .waited_at
@@ -441,19 +449,22 @@ impl RateController {
         {
             return;
         }
-        // Raise only while the screen uses what it has (or had to wait for the link).
+        // Raise quickly while the screen uses what it has (or had to wait for the
+        // link); slowly while it needs less, so that a link that recovered is found
+        // again without a burst to test it.
         let sent_bps = self.sent_bps() as f64;
         let waited = self
             .waited_at
             .is_some_and(|at| now.duration_since(at) < Duration::from_secs(1));
-        if sent_bps < f64::from(self.bitrate_bps) * 0.25 && !waited {
-            return;
-        }
+        let screen_limited = sent_bps < f64::from(self.bitrate_bps) * 0.25 && !waited;
+        // Close to where the link last gave out (within the last 20 s), probe gently;
+        // well past it, the link has changed.
         let near_last_limit = self.last_overuse_bps.is_some_and(|(at, limit)| {
-            now.duration_since(at) < Duration::from_secs(5)
-                && u64::from(self.bitrate_bps) * 100 >= u64::from(limit) * 85
+            let bitrate = u64::from(self.bitrate_bps) * 100;
+            now.duration_since(at) < Duration::from_secs(20)
+                && (u64::from(limit) * 85..=u64::from(limit) * 115).contains(&bitrate)
         });
-        let step = if near_last_limit {
+        let step = if near_last_limit || screen_limited {
             self.bitrate_bps / 20
         } else {
             self.bitrate_bps / 8
@@ -514,7 +525,12 @@ impl RateController {
                 now
             }
         };
-        if at_once || now.duration_since(since) >= SCALE_HOLD {
+        let hold = if wanted > self.scale {
+            SCALE_UP_HOLD
+        } else {
+            SCALE_DOWN_HOLD
+        };
+        if at_once || now.duration_since(since) >= hold {
             self.scale = wanted;
             self.scale_wanted_since = None;
         }

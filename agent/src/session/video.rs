@@ -31,8 +31,12 @@ use lifeline_protocol::message::{
 use tokio::sync::mpsc;
 
 use super::rate::{LinkStats, PictureScale, Plan, RateController};
+use super::stages::StageLog;
 use crate::platform::{Capturer, Monitor};
 
+/// How long a screen sent scaled down must be still before it is sent once at full
+/// size.
+const REFINE_AFTER: Duration = Duration::from_secs(1);
 /// How often the link's statistics are read.
 const LINK_POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Longest wait for a change report before looking at the commands again (and the
@@ -174,8 +178,16 @@ struct Worker {
     scaled: I420Image,
     active: bool,
     keyframe_wanted: bool,
+    /// Where the time of each frame goes (logged on target `stages`).
+    stages: StageLog,
+    /// When the previous capture ended, and how long the pipeline slept since then
+    /// waiting for a change report (a still screen, not a delay of a change).
+    paced_since: Instant,
+    blocked: Duration,
     sequence: u64,
     last_change: Instant,
+    /// A still screen was sent once at full size since it last changed.
+    refined: bool,
 }
 
 impl Worker {
@@ -205,8 +217,12 @@ impl Worker {
             scaled: I420Image::empty(),
             active: false,
             keyframe_wanted: true,
+            stages: StageLog::new("agent"),
+            paced_since: Instant::now(),
+            blocked: Duration::ZERO,
             sequence: 0,
             last_change: Instant::now(),
+            refined: false,
         }
     }
 
@@ -248,17 +264,21 @@ impl Worker {
             // IDLE_INTERVAL once it has been still for a while.
             let still = self.capturer.notifies_changes() || self.last_change.elapsed() > IDLE_AFTER;
             if still && !self.keyframe_wanted {
+                let blocked_from = Instant::now();
                 let maybe_changed = self
                     .capturer
                     .wait_for_change(IDLE_INTERVAL)
                     .map_err(|err| err.to_string())?;
+                self.blocked += blocked_from.elapsed();
                 next_capture = Instant::now();
-                if !maybe_changed {
+                if !maybe_changed && !self.wants_refinement() {
                     continue;
                 }
             }
             let started = Instant::now();
             let (changed, sent_bytes) = self.capture_and_send()?;
+            self.paced_since = Instant::now();
+            self.blocked = Duration::ZERO;
             if changed {
                 self.last_change = started;
             }
@@ -380,22 +400,46 @@ impl Worker {
 
     /// Captures once; encodes and queues a frame if anything changed. Returns whether
     /// the screen changed and how many bytes were sent.
+    /// Whether to send the still screen once at full size: pictures are scaled down
+    /// for a slow link, and nothing has moved for [`REFINE_AFTER`], so there is time
+    /// for a sharp picture to read.
+    fn wants_refinement(&self) -> bool {
+        self.rate.plan().scale != PictureScale::Full
+            && !self.refined
+            && self.sequence > 0
+            && self.last_change.elapsed() >= REFINE_AFTER
+            && self.rate.frames_in_flight() == 0
+    }
+
     fn capture_and_send(&mut self) -> Result<(bool, usize), String> {
         let capture_time = super::now();
+        let refinement_due = self.wants_refinement();
+        let capture_started = Instant::now();
         let frame = self.capturer.capture().map_err(|err| err.to_string())?;
+        let captured = Instant::now();
         let changes = self.detector.detect(&frame);
-        if !changes.is_changed() && !self.keyframe_wanted {
+        let detected = Instant::now();
+        let refine = !changes.is_changed() && !self.keyframe_wanted && refinement_due;
+        if !changes.is_changed() && !self.keyframe_wanted && !refine {
             return Ok((false, 0));
+        }
+        if changes.is_changed() {
+            self.refined = false;
         }
         let mode = self.classifier.observe(&frame, &changes);
         let (width, height) = (frame.width(), frame.height());
         self.rate.set_screen(width, height);
         bgra_to_i420(&frame, &mut self.image).map_err(|err| err.to_string())?;
         let plan = self.rate.plan();
-        let picture = match plan.scale {
+        let scale = if refine {
+            PictureScale::Full
+        } else {
+            plan.scale
+        };
+        let picture = match scale {
             PictureScale::Full => &self.image,
             PictureScale::TwoThirds | PictureScale::Half => {
-                let scale = if plan.scale == PictureScale::Half {
+                let scale = if scale == PictureScale::Half {
                     Scale::Half
                 } else {
                     Scale::TwoThirds
@@ -404,6 +448,7 @@ impl Worker {
                 &self.scaled
             }
         };
+        let converted = Instant::now();
         if self.encoder.is_none() {
             self.encoder = Some(
                 OpenH264Encoder::new(EncoderSettings {
@@ -428,12 +473,17 @@ impl Worker {
         let encoded = encoder
             .encode(picture, options)
             .map_err(|err| err.to_string())?;
+        let encoded_at = Instant::now();
         if matches!(encoded.frame_type, lifeline_codec::FrameType::Skip)
             || encoded.annex_b.is_empty()
         {
             return Ok((true, 0));
         }
         self.keyframe_wanted = false;
+        if refine {
+            tracing::debug!("the still screen sent once at full size");
+            self.refined = true;
+        }
         self.publish_geometry(width, height);
         self.sequence += 1;
         let header = VideoFrameHeader {
@@ -456,6 +506,14 @@ impl Worker {
         self.frames
             .blocking_send(video)
             .map_err(|_| "the session ended".to_owned())?;
+        let paced = capture_started.saturating_duration_since(self.paced_since);
+        self.stages.add("pace", paced.saturating_sub(self.blocked));
+        self.stages.add("capture", captured - capture_started);
+        self.stages.add("detect", detected - captured);
+        self.stages.add("convert", converted - detected);
+        self.stages.add("encode", encoded_at - converted);
+        self.stages.add("queue", encoded_at.elapsed());
+        self.stages.frame_done();
         self.rate.on_sent(Instant::now(), self.sequence, bytes);
         Ok((true, bytes))
     }

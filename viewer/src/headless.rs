@@ -15,6 +15,9 @@ use crate::recording::RecordTarget;
 use crate::script::{self, Step};
 use crate::session::{FrameRecord, SessionContext, now, run_connection};
 
+mod inspections;
+pub use inspections::{DiagnosticRecord, SystemInfoRecord};
+
 /// What the headless run should do.
 #[derive(Clone, Debug)]
 pub struct HeadlessOptions {
@@ -65,6 +68,10 @@ pub struct HeadlessStats {
     pub quality_changes: Vec<(u64, u32, u32, u32, u32)>,
     /// Commands run by the input script, in order.
     pub commands: Vec<CommandRecord>,
+    /// System reports asked for by the input script (`sysinfo`), in order.
+    pub system_info: Vec<SystemInfoRecord>,
+    /// Diagnostics run by the input script (`diagnose`), in order.
+    pub diagnostics: Vec<DiagnosticRecord>,
 }
 
 /// A command the script ran, and what became of it.
@@ -144,7 +151,7 @@ pub async fn run(
     let mut granted = ScopeSet::empty();
     let mut last_frame: Option<VideoFrame> = None;
     let mut failure: Option<String> = None;
-    let mut script = steps.into_iter();
+    let mut script = steps.into_iter().peekable();
     let mut script_wait_until: Option<Instant> = None;
     let mut script_done = options.input_script.is_none();
     let mut disconnecting = false;
@@ -155,6 +162,7 @@ pub async fn run(
         .await;
     let mut commands: Vec<(u32, CommandRecord)> = Vec::new();
     let mut commands_sent = 0usize;
+    let mut inspections = inspections::Inspections::default();
     loop {
         tokio::select! {
             update = window.updates.recv() => match update {
@@ -166,6 +174,7 @@ pub async fn run(
                 Some(Update::Command(update)) => {
                     track_command(&mut commands, update);
                 }
+                Some(Update::Inspection(update)) => inspections.apply(update),
                 Some(Update::Quality(quality)) => quality_changes.push((
                     now().as_unix_millis(),
                     quality.frame_width,
@@ -202,12 +211,20 @@ pub async fn run(
             }
             continue;
         };
-        if !script_done && script_wait_until.is_none_or(|until| Instant::now() >= until) {
+        // At most as many reports and diagnostics wait for answers as the agent takes.
+        if !script_done
+            && script_wait_until.is_none_or(|until| Instant::now() >= until)
+            && !inspections.must_wait_before(script.peek())
+        {
             script_wait_until = None;
             match script.next() {
                 Some(Step::Send(to_send)) => {
                     for command in to_send {
                         commands_sent += usize::from(matches!(command, Command::RunCommand(_)));
+                        inspections.sent += usize::from(matches!(
+                            command,
+                            Command::RequestSystemInfo | Command::RunDiagnostic(_)
+                        ));
                         let _ = window.commands.send(command).await;
                     }
                 }
@@ -227,7 +244,16 @@ pub async fn run(
         // Every command the script sent has an answer (a refusal or its output).
         let commands_done = commands.len() >= commands_sent
             && commands.iter().all(|(_, record)| record.outcome != PENDING);
-        if script_done && enough_frames && enough_time && !waiting_for_first && commands_done {
+        // Every report and diagnostic asked for has its answer (unless something was
+        // refused already: then nothing more is waited for).
+        let inspections_done = inspections.done() || failure.is_some();
+        if script_done
+            && enough_frames
+            && enough_time
+            && !waiting_for_first
+            && commands_done
+            && inspections_done
+        {
             disconnecting = window.commands.send(Command::Disconnect).await.is_ok();
         }
     }
@@ -243,6 +269,7 @@ pub async fn run(
     let mut stats = summarise(&records, granted, &outcome.reason);
     stats.quality_changes = quality_changes;
     stats.commands = commands.into_iter().map(|(_, record)| record).collect();
+    (stats.system_info, stats.diagnostics) = inspections.into_records();
     if let Some(path) = &options.stats {
         std::fs::write(path, serde_json::to_vec_pretty(&stats)?)
             .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", path.display()))?;
@@ -379,6 +406,8 @@ fn summarise(records: &[FrameRecord], granted: ScopeSet, reason: &str) -> Headle
             .collect(),
         quality_changes: Vec::new(),
         commands: Vec::new(),
+        system_info: Vec::new(),
+        diagnostics: Vec::new(),
     }
 }
 

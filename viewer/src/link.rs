@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use lifeline_protocol::action::CommandOutput;
 use lifeline_protocol::message::{KeyEvent, MouseButton, QualityPreference, VideoQuality};
+use lifeline_protocol::system::{Diagnostic, DiagnosticReport, SystemInfoResult};
 use lifeline_protocol::{Fingerprint, ScopeSet};
 use tokio::sync::mpsc;
 
@@ -91,6 +92,11 @@ pub enum Command {
     Prefer(QualityPreference),
     /// Run a command line on the end user's computer (needs `commands`).
     RunCommand(String),
+    /// Ask for the end user's system report (needs `sysinfo`).
+    RequestSystemInfo,
+    /// Run one diagnostic of the menu on the end user's computer (needs
+    /// `diagnostics`).
+    RunDiagnostic(Diagnostic),
 }
 
 /// What became of a command the technician asked to run.
@@ -117,6 +123,32 @@ pub enum CommandUpdate {
     },
     /// It ran; its output.
     Finished(CommandOutput),
+}
+
+/// What became of a system information request or a diagnostic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InspectionUpdate {
+    /// The system report was asked for, with this id.
+    SystemInfoSent {
+        /// The id.
+        id: u32,
+    },
+    /// The system report, or why there is none.
+    SystemInfo {
+        /// The id.
+        id: u32,
+        /// The report or the reason.
+        result: SystemInfoResult,
+    },
+    /// A diagnostic was sent, with this id.
+    DiagnosticSent {
+        /// The id.
+        id: u32,
+        /// Which check, with its argument.
+        diagnostic: Diagnostic,
+    },
+    /// A diagnostic's result.
+    DiagnosticResult(DiagnosticReport),
 }
 
 /// Where the session stands, in a technician's words.
@@ -174,6 +206,8 @@ pub enum Update {
     Quality(VideoQuality),
     /// A command's progress.
     Command(CommandUpdate),
+    /// System information or a diagnostic: sent, or answered.
+    Inspection(InspectionUpdate),
 }
 
 /// A decoded picture of the remote screen, RGBA, `width * height * 4` bytes.

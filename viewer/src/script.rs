@@ -13,11 +13,15 @@
 //! wait 200            # milliseconds
 //! run df -h /         # run a command on the end user's computer (`commands`); the
 //!                     # headless viewer waits for its result before it ends
+//! sysinfo             # ask for the end user's system report (`sysinfo`); waited for
+//! diagnose dns localhost # run a diagnostic (`diagnostics`): disk, memory,
+//!                     # dns HOST, tcp HOST:PORT; waited for
 //! ```
 
 use std::time::Duration;
 
 use lifeline_protocol::message::{KeyEvent, Modifiers, MouseButton};
+use lifeline_protocol::system::Diagnostic;
 
 use crate::link::Command;
 
@@ -95,6 +99,22 @@ fn parse_line(line: &str) -> Result<Step, String> {
             Step::Send(vec![Command::RunCommand(rest.trim().to_owned())])
         }
         "key" => Step::Send(key_combo(rest.trim())?),
+        "sysinfo" => {
+            if !rest.trim().is_empty() {
+                return Err("sysinfo takes no argument".to_owned());
+            }
+            Step::Send(vec![Command::RequestSystemInfo])
+        }
+        "diagnose" => {
+            let (name, argument) = rest
+                .trim()
+                .split_once(' ')
+                .map_or((rest.trim(), None), |(name, argument)| {
+                    (name, Some(argument))
+                });
+            let diagnostic = Diagnostic::parse(name, argument).map_err(|err| err.to_string())?;
+            Step::Send(vec![Command::RunDiagnostic(diagnostic)])
+        }
         "wait" => Step::Wait(Duration::from_millis(
             u64::try_from(number(rest)?).map_err(|_| "wait must be positive")?,
         )),
@@ -243,5 +263,30 @@ mod tests {
         assert_eq!(usb_usage("Return"), Some(0x28));
         assert_eq!(usb_usage("F12"), Some(0x45));
         assert_eq!(usb_usage("q"), Some(0x14));
+    }
+}
+
+#[cfg(test)]
+mod inspection_tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    #[test]
+    fn sysinfo_and_diagnose_lines() {
+        assert_eq!(
+            parse("sysinfo\ndiagnose disk\ndiagnose tcp localhost:22").unwrap(),
+            vec![
+                Step::Send(vec![Command::RequestSystemInfo]),
+                Step::Send(vec![Command::RunDiagnostic(Diagnostic::DiskSpace)]),
+                Step::Send(vec![Command::RunDiagnostic(Diagnostic::TcpConnect {
+                    host: "localhost".to_owned(),
+                    port: 22,
+                })]),
+            ]
+        );
+        let err = parse("diagnose dns a;b").unwrap_err();
+        assert!(err.to_string().contains("letters, digits"), "{err}");
+        assert!(parse("diagnose shell ls").is_err());
+        assert!(parse("sysinfo now").is_err());
     }
 }

@@ -14,6 +14,7 @@ use super::forward::{InputContext, InputForwarder, TOOLBAR_KEY};
 use super::geometry::ScaleMode;
 use super::recent::{RecentDevices, now_unix};
 use super::remote_screen::{RemoteTexture, remote_screen_ui, stats_overlay_ui};
+use super::system_panel::{SystemPanel, system_button_ui};
 use super::toolbar::{QualityBar, ToolbarAction, ViewSettings, toolbar_handle_ui, toolbar_ui};
 use crate::link::{Command, ConnectRequest, RequestCredential, Stats, Status, Update, WindowEnd};
 use lifeline_protocol::message::{QualityPreference, VideoQuality};
@@ -47,6 +48,7 @@ pub struct ViewerUi {
     size_before_cover: Option<egui::Vec2>,
     minimized: Option<bool>,
     commands_panel: CommandsPanel,
+    system_panel: SystemPanel,
 }
 
 impl ViewerUi {
@@ -98,6 +100,7 @@ impl ViewerUi {
             size_before_cover: None,
             minimized: None,
             commands_panel: CommandsPanel::default(),
+            system_panel: SystemPanel::default(),
         };
         if let Some(request) = options.initial {
             ui.form.address.clone_from(&request.address);
@@ -208,6 +211,7 @@ impl ViewerUi {
                     self.stats = None;
                     self.quality = None;
                     self.commands_panel.clear();
+                    self.system_panel.clear();
                 }
                 self.status = status;
             }
@@ -227,6 +231,10 @@ impl ViewerUi {
             Update::Command(update) => {
                 self.commands_panel.open = true;
                 self.commands_panel.apply(update);
+            }
+            Update::Inspection(update) => {
+                self.system_panel.open = true;
+                self.system_panel.apply(update);
             }
         }
     }
@@ -428,6 +436,14 @@ impl ViewerUi {
             }
             if let Some(command_line) = self.commands_panel.show(ui.ctx()) {
                 self.send(Command::RunCommand(command_line));
+            }
+        }
+        if self.granted.contains(Scope::SystemInfo) || self.granted.contains(Scope::Diagnostics) {
+            if !self.system_panel.open && system_button_ui(ui) {
+                self.system_panel.open = true;
+            }
+            for command in self.system_panel.show(ui.ctx(), self.granted) {
+                self.send(command);
             }
         }
         self.flush_outbox();

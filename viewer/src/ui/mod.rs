@@ -10,6 +10,8 @@
 //! - [`forward`], [`input_map`]: egui events to protocol input; the key table.
 //! - [`commands_panel`]: the "Commands" window (run a command, see its approval state and
 //!   output).
+//! - [`system_panel`]: the "System" window (the end user's system report and the
+//!   diagnostics menu).
 //!
 //! The window never waits: it talks to the session only through [`crate::link`].
 
@@ -22,6 +24,7 @@ pub mod input_map;
 pub mod recent;
 pub mod remote_screen;
 pub mod special_keys;
+pub mod system_panel;
 pub mod toolbar;
 
 use std::path::PathBuf;

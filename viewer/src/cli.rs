@@ -5,6 +5,7 @@
 //! lifeline-viewer connect ADDR --code CODE         # the window, connecting at once
 //! lifeline-viewer connect ADDR --code CODE --headless [--frames N | --seconds S]
 //!     [--save-frame PATH.png] [--stats PATH.json] [--input-script PATH] [--record FILE]
+//! lifeline-viewer play FILE                        # the recording player window
 //! lifeline-viewer recording verify FILE [--signer FINGERPRINT]
 //! lifeline-viewer recording export FILE [--mp4 OUT.mp4] [--events OUT.json]
 //!     [--screenshot T OUT.png]
@@ -50,6 +51,12 @@ pub enum Action {
     /// Print the technician key's fingerprint and public key (send the public key to
     /// your organisation's admin to get a certificate).
     Fingerprint,
+    /// Play a session recording in a window: timeline with the events, speed, and
+    /// whether the file is intact.
+    Play {
+        /// The recording (.llrec).
+        file: PathBuf,
+    },
     /// Check or export a session recording.
     #[command(subcommand)]
     Recording(crate::recording::command::RecordingCommand),
@@ -128,6 +135,15 @@ pub fn main() -> ExitCode {
     init_tracing();
     if let Some(Action::Recording(command)) = &args.command {
         return crate::recording::command::run(command);
+    }
+    if let Some(Action::Play { file }) = args.command {
+        return match crate::ui::player::run_player_window(file) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                tracing::error!("{err:#}");
+                ExitCode::FAILURE
+            }
+        };
     }
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,

@@ -129,6 +129,8 @@ pub struct PlaybackState {
     pub first_picture_after: Option<Duration>,
     /// The sequence number of the picture shown.
     pub picture_sequence: Option<u64>,
+    /// A seek is decoding toward its target.
+    pub seeking: bool,
 }
 
 impl PlaybackState {
@@ -149,6 +151,7 @@ impl PlaybackState {
             integrity: Integrity::Checking(0.0),
             first_picture_after: None,
             picture_sequence: None,
+            seeking: false,
         }
     }
 
@@ -437,6 +440,7 @@ fn publish<R: Read + Seek>(player: &Player<R>, shared: &Shared, shown: &mut Opti
         state.limit = player.limit();
         state.playing = player.is_playing();
         state.speed = player.speed();
+        state.seeking = player.is_seeking();
         if let Some(sequence) = sequence {
             state.picture_sequence = Some(sequence);
         }

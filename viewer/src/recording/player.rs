@@ -28,7 +28,7 @@ use crate::session::decode::decode_into;
 pub const JUMP_AFTER: Duration = Duration::from_secs(1);
 /// Frames decoded per [`Player::advance`] call by default; the rest waits for the next
 /// call, so that whoever drives the player stays responsive.
-pub const FRAMES_PER_STEP: usize = 48;
+pub const FRAMES_PER_STEP: usize = 24;
 
 /// How fast a recording plays.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -268,6 +268,12 @@ impl<R: Read + Seek> Player<R> {
     /// frame, the first frame).
     pub fn picture(&self) -> Option<&VideoFrame> {
         self.picture.as_ref()
+    }
+
+    /// Whether a seek is still decoding toward its target (the picture is the one from
+    /// before the seek until then).
+    pub fn is_seeking(&self) -> bool {
+        self.seeking
     }
 
     /// Goes up by one with every new picture.

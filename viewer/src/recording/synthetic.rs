@@ -113,18 +113,23 @@ impl SyntheticSpec {
         let bar_width = (width / 40).max(2);
         let step = ((width - bar_width) / every as usize).max(1);
         let bar = (within as usize * step) % (width - bar_width).max(1);
+        // Two row patterns (the checkerboard's phases) copied row by row, then the bar.
+        let row_of = |phase: usize| -> Vec<u8> {
+            (0..width)
+                .flat_map(|x| {
+                    if (x / 16 + phase).is_multiple_of(2) {
+                        [shade, shade / 2, 255 - shade, 255]
+                    } else {
+                        [shade / 2, shade, 200, 255]
+                    }
+                })
+                .collect()
+        };
+        let rows = [row_of(0), row_of(1)];
         let mut bgra = vec![0u8; width * height * 4];
         for (y, row) in bgra.chunks_exact_mut(width * 4).enumerate() {
-            for (x, pixel) in row.chunks_exact_mut(4).enumerate() {
-                let value = if (bar..bar + bar_width).contains(&x) {
-                    [250, 250, 250]
-                } else if (y / 16 + x / 16) % 2 == 0 {
-                    [shade, shade / 2, 255 - shade]
-                } else {
-                    [shade / 2, shade, 200]
-                };
-                pixel.copy_from_slice(&[value[0], value[1], value[2], 255]);
-            }
+            row.copy_from_slice(&rows[(y / 16) % 2]);
+            row[bar * 4..(bar + bar_width) * 4].fill(250);
         }
         bgra
     }
@@ -190,7 +195,7 @@ pub fn write_synthetic<W: Write>(
             && chat > 0
             && n % chat == chat / 2
         {
-            let from = if (n / chat) % 2 == 0 {
+            let from = if (n / chat).is_multiple_of(2) {
                 Side::Agent
             } else {
                 Side::Technician

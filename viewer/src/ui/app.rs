@@ -29,6 +29,8 @@ const COVER_DELAY_SECONDS: f64 = 0.5;
 pub struct ViewerUi {
     window: WindowEnd,
     waker_set: bool,
+    /// A recording being played instead of the connect screen.
+    player: Option<super::player::PlayerUi>,
     status: Status,
     granted: ScopeSet,
     stats: Option<Stats>,
@@ -71,6 +73,7 @@ impl ViewerUi {
         let mut ui = Self {
             window,
             waker_set: false,
+            player: None,
             status: Status::Idle,
             granted: ScopeSet::empty(),
             stats: None,
@@ -178,6 +181,9 @@ impl ViewerUi {
             self.apply(update);
         }
         self.follow_the_window(ctx);
+        if let Some(player) = &mut self.player {
+            player.logic(ctx);
+        }
         self.screen.set_options(match self.view.mode {
             ScaleMode::Fit => TextureOptions::LINEAR,
             ScaleMode::Actual => TextureOptions::NEAREST,
@@ -329,6 +335,14 @@ impl ViewerUi {
 
     /// Draws the window: the connect screen, or the session once it is active.
     pub fn window_ui(&mut self, ui: &mut egui::Ui) {
+        if self.status != Status::Active
+            && let Some(player) = &mut self.player
+        {
+            if player.window_ui(ui) == Some(super::player::PlayerAction::Close) {
+                self.player = None;
+            }
+            return;
+        }
         if self.status == Status::Active {
             self.session_ui(ui);
         } else {
@@ -340,6 +354,9 @@ impl ViewerUi {
                     Some(ConnectAction::Cancel) => {
                         self.send(Command::Disconnect);
                         self.status = Status::Idle;
+                    }
+                    Some(ConnectAction::PlayRecording(path)) => {
+                        self.player = Some(super::player::PlayerUi::open(&path, true));
                     }
                     None => {}
                 }

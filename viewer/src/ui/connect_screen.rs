@@ -32,6 +32,8 @@ pub struct ConnectForm {
     pub agent_fingerprint: String,
     /// Why the last attempt to connect was not sent, if it was not.
     pub problem: Option<String>,
+    /// The path of a recording to play, as typed.
+    pub recording: String,
 }
 
 impl Default for ConnectForm {
@@ -46,6 +48,7 @@ impl Default for ConnectForm {
             totp: String::new(),
             agent_fingerprint: String::new(),
             problem: None,
+            recording: String::new(),
         }
     }
 }
@@ -151,6 +154,8 @@ pub enum ConnectAction {
     Connect(ConnectRequest),
     /// Stop the attempt under way.
     Cancel,
+    /// Play this recording.
+    PlayRecording(std::path::PathBuf),
 }
 
 /// Draws the connect screen; returns what was asked for.
@@ -189,6 +194,10 @@ pub fn connect_screen_ui(
                         if let Some(address) = recent_ui(ui, recent, now_unix) {
                             form.address = address;
                             form.problem = None;
+                        }
+                        ui.add_space(16.0);
+                        if let Some(play) = super::player::open_recording_ui(ui, form) {
+                            action = Some(play);
                         }
                     });
                 });
@@ -357,7 +366,10 @@ mod tests {
     fn a_complete_form_makes_a_request() {
         let request = filled().request().expect("complete");
         assert_eq!(request.address, "10.0.0.5:7070");
-        assert_eq!(request.code, "123 456 789");
+        assert_eq!(
+            request.credential,
+            RequestCredential::Code("123 456 789".into())
+        );
         assert_eq!(request.scopes.to_string(), "view,input");
     }
 

@@ -8,6 +8,8 @@
 //!   from window to remote pixels.
 //! - [`toolbar`], [`special_keys`]: the session's toolbar and its "Send keys" menu.
 //! - [`forward`], [`input_map`]: egui events to protocol input; the key table.
+//! - [`player`]: the recording player (`lifeline-viewer play FILE`, or "Open recording"
+//!   on the connect screen).
 //! - [`commands_panel`]: the "Commands" window (run a command, see its approval state and
 //!   output).
 //! - [`system_panel`]: the "System" window (the end user's system report and the
@@ -21,6 +23,7 @@ pub mod connect_screen;
 pub mod forward;
 pub mod geometry;
 pub mod input_map;
+pub mod player;
 pub mod recent;
 pub mod remote_screen;
 pub mod special_keys;

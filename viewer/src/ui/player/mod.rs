@@ -182,11 +182,7 @@ impl PlayerUi {
             self.send(PlaybackCommand::Seek(time));
         }
         ui.horizontal(|ui| {
-            let label = if self.state.playing {
-                "Pause"
-            } else {
-                "Play"
-            };
+            let label = if self.state.playing { "Pause" } else { "Play" };
             let button =
                 egui::Button::new(RichText::new(label).size(16.0)).min_size(egui::vec2(96.0, 30.0));
             if ui.add(button).on_hover_text("Space").clicked() {

@@ -11,12 +11,22 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use lifeline_protocol::code::CodePolicy;
 
-use crate::audit_log::AuditLog;
 use crate::audit_log::command::AuditCommand;
+use crate::audit_log::{AuditLog, LogOwner};
 use crate::policy::Policy;
 use crate::session::{ServeConfig, serve};
 use crate::ui::text::Lang;
 use crate::ui::{ConsentUi, UiEvent, link, nobody::NobodyUi, tty::TtyUi, window::WindowUi};
+
+/// The agent's audit log: what its messages say, its key file, data directory and
+/// clock.
+pub static AUDIT_LOG: LogOwner = LogOwner {
+    program: "the agent",
+    verify_command: "lifeline-agent audit verify",
+    key_file: crate::identity::KEY_FILE,
+    default_data_dir: || Ok(crate::identity::default_data_dir()?),
+    now: crate::session::now,
+};
 
 /// Share this computer's screen with a support technician, with your consent.
 #[derive(Debug, Parser)]
@@ -98,6 +108,7 @@ pub fn main() -> ExitCode {
         let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
         return crate::audit_log::command::run(
             command,
+            &AUDIT_LOG,
             args.data_dir.as_deref(),
             &mut out,
             &mut err,
@@ -167,7 +178,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         policy.trust.refuse_codes = true;
     }
     let identity = crate::identity::load_or_create(&data_dir)?;
-    let audit = AuditLog::open(&data_dir, &identity.key)?;
+    let audit = AuditLog::open(&data_dir, &identity.key, &AUDIT_LOG)?;
     let display = args
         .display
         .clone()

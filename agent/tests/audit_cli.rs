@@ -42,7 +42,7 @@ fn record(session: u8, action: AuditAction) -> AuditRecord {
 /// is `dir`, signed with that agent's key.
 fn write_log(dir: &Path) {
     let identity = lifeline_agent::identity::load_or_create(dir).unwrap();
-    let mut log = AuditLog::open(dir, &identity.key).unwrap();
+    let mut log = AuditLog::open(dir, &identity.key, &lifeline_agent::cli::AUDIT_LOG).unwrap();
     for session in [0x11, 0x22] {
         log.append(&record(session, AuditAction::Authentication))
             .unwrap();

@@ -18,7 +18,9 @@
 //! - [`transfer`]: moving files both ways, each transfer confirmed by the end user when
 //!   the policy asks: offers and fetches, file streams, safe names, size and hash checks.
 //! - [`system`]: system information and the diagnostics menu (read-only checks).
-//! - [`audit`]: the audit record.
+//! - [`audit`]: the audit record, and the audit log's format over bytes: hash chain,
+//!   signed checkpoints, verification naming the first bad line, display, and a writer
+//!   over a store the caller supplies.
 //! - [`recording`]: the session recording format (chunked, hash-chained, signed):
 //!   writer, reader with seeking, and verification.
 //! - [`trust`]: organisation keys, technician certificates, unattended access and its
@@ -58,4 +60,4 @@ pub use error::{LocalMisuse, PeerMisbehaved};
 pub use identity::{Fingerprint, KeyPair, PublicKey};
 pub use message::{ControlMessage, Datagram, VideoFrameHeader};
 pub use scope::{Scope, ScopeSet};
-pub use time::Timestamp;
+pub use time::{Timestamp, UtcTime};

@@ -1,4 +1,5 @@
-//! `lifeline-agent audit verify` and `lifeline-agent audit show`.
+//! `verify` and `show` for an audit log: `lifeline-agent audit …` and
+//! `lifeline-viewer log …` (this module is shared, see [`super`]).
 //!
 //! Exit status: 0 when the log is intact (or was shown), 1 when it was tampered with,
 //! 2 when it could not be read or the arguments were wrong.
@@ -10,8 +11,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use lifeline_protocol::KeyPair;
 
-use super::{AUDIT_FILE, SessionFilter, Trusted, VerifyError, head_path, verify};
-use crate::identity::KEY_FILE;
+use super::{AUDIT_FILE, LogOwner, SessionFilter, Trusted, VerifyError, head_path, verify};
 
 /// The audit subcommands.
 #[derive(Debug, Subcommand)]
@@ -23,8 +23,8 @@ pub enum AuditCommand {
     Verify {
         /// The log to check (default: audit.jsonl in the data directory).
         path: Option<PathBuf>,
-        /// The key that must have signed it: 64 hex digits of the agent's public key or
-        /// of its full fingerprint (default: this agent's key, from the data directory).
+        /// The key that must have signed it: 64 hex digits of a public key or of its full
+        /// fingerprint (default: the key in the data directory, whose log it is).
         #[arg(long)]
         signer: Option<String>,
     },
@@ -46,15 +46,16 @@ pub enum AuditCommand {
 const TAMPERED: u8 = 1;
 const UNUSABLE: u8 = 2;
 
-/// Runs an audit subcommand; `data_dir` is the agent's `--data-dir`, if given. Results
-/// go to `out`, warnings and errors to `err`.
+/// Runs an audit subcommand for `owner`; `data_dir` is the `--data-dir`, if given.
+/// Results go to `out`, warnings and errors to `err`.
 pub fn run(
     command: &AuditCommand,
+    owner: &LogOwner,
     data_dir: Option<&Path>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> ExitCode {
-    match execute(command, data_dir, out, err) {
+    match execute(command, owner, data_dir, out, err) {
         Ok(code) => code,
         Err(message) => {
             // Nothing else can be done if the error stream itself is closed.
@@ -66,6 +67,7 @@ pub fn run(
 
 fn execute(
     command: &AuditCommand,
+    owner: &LogOwner,
     data_dir: Option<&Path>,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -73,7 +75,7 @@ fn execute(
     let data_dir = || -> anyhow::Result<PathBuf> {
         match data_dir {
             Some(dir) => Ok(dir.to_path_buf()),
-            None => Ok(crate::identity::default_data_dir()?),
+            None => (owner.default_data_dir)(),
         }
     };
     match command {
@@ -89,7 +91,7 @@ fn execute(
                          not {hex:?}"
                     )
                 })?),
-                None => own_key(&data_dir()?)?,
+                None => own_key(owner, &data_dir()?)?,
             };
             verify_command(&path, trusted.as_ref(), out, err)
         }
@@ -113,8 +115,8 @@ fn execute(
             if let Err(VerifyError::Tampered(tamper)) = verify(&path, None) {
                 writeln!(
                     err,
-                    "warning: this log is not intact ({tamper}); run `lifeline-agent audit \
-                     verify` for details"
+                    "warning: this log is not intact ({tamper}); run `{}` for details",
+                    owner.verify_command
                 )?;
             }
             Ok(ExitCode::SUCCESS)
@@ -154,15 +156,16 @@ fn verify_command(
     }
 }
 
-/// The public key of the agent whose data directory this is, if it has one. Never
+/// The public key of the owner whose data directory this is, if it has one. Never
 /// creates a key.
-fn own_key(dir: &Path) -> anyhow::Result<Option<Trusted>> {
-    let path = dir.join(KEY_FILE);
+fn own_key(owner: &LogOwner, dir: &Path) -> anyhow::Result<Option<Trusted>> {
+    let path = dir.join(owner.key_file);
     match std::fs::read(&path) {
         Ok(bytes) => {
             let key = KeyPair::from_pkcs8(&bytes).map_err(|_| {
                 anyhow::anyhow!(
-                    "the agent's key {} is damaged; pass --signer with the agent's public key",
+                    "{}'s key {} is damaged; pass --signer with its public key",
+                    owner.program,
                     path.display()
                 )
             })?;

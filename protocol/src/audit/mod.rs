@@ -1,10 +1,26 @@
-//! The audit record: one security-relevant event, with the consent that allowed it.
+//! The audit record: one security-relevant event, with the consent that allowed it;
+//! and the audit log's format, without its files.
 //!
 //! Field and variant names are stable (snake_case in JSON): audit logs outlive
 //! software versions. Records never hold secrets: no codes, keys, clipboard contents or
-//! typed keys, only their kind and size. Writing, chaining and signing logs is the
-//! agent's job; this crate only defines the record and produces records from the
-//! session state machines.
+//! typed keys, only their kind and size.
+//!
+//! The agent and the technician's viewer each keep a log of these records in the same
+//! format. What both need and touches no file is here:
+//! - [`chain`]: the line format (JSON lines chained by SHA-256, signed checkpoints);
+//! - [`verify`]: checking a log's bytes and naming the first bad line;
+//! - [`show`]: printing a log for people, or its record lines as JSON;
+//! - [`writer`]: [`LogWriter`](writer::LogWriter), which continues a chain and writes
+//!   records and checkpoints to a [`LogStore`](writer::LogStore) the caller supplies.
+//!
+//! What it does not do: open, lock or rename files, start timers or read the clock.
+//! The one implementation of that, over real files, is `agent/src/audit_log/` (the
+//! viewer compiles the same module; see `ARCHITECTURE.md`).
+
+pub mod chain;
+pub mod show;
+pub mod verify;
+pub mod writer;
 
 use serde::{Deserialize, Serialize};
 
@@ -128,6 +144,42 @@ pub enum AuditAction {
         /// Why.
         reason: String,
     },
+    /// The technician's viewer connected to an agent (the viewer's log).
+    AgentConnection {
+        /// The agent's address, as the technician gave it.
+        address: String,
+        /// The agent key's fingerprint, once the connection got that far.
+        fingerprint: Option<Fingerprint>,
+    },
+    /// The technician's viewer proved its right to a session (the viewer's log).
+    AgentAuthentication {
+        /// Unattended access with a certificate (true), or the end user's one-time code.
+        unattended: bool,
+        /// The organisation named in the technician certificate presented, if any.
+        organisation: Option<String>,
+    },
+    /// The technician sent a command to run on the end user's computer (the viewer's
+    /// log).
+    CommandSent {
+        /// The command's id in this session.
+        id: u32,
+        /// The command line.
+        command_line: String,
+    },
+    /// A command the technician sent ran to its end (the viewer's log).
+    CommandFinished {
+        /// The command's id in this session.
+        id: u32,
+        /// The command line.
+        command_line: String,
+        /// Its exit code; none when it was stopped (a signal, or the time limit).
+        exit_code: Option<i32>,
+    },
+    /// The technician started recording the session (the viewer's log).
+    RecordingStarted {
+        /// The recording's file.
+        file: String,
+    },
 }
 
 /// How an audited event ended.
@@ -148,6 +200,9 @@ pub enum Outcome {
         reason: String,
     },
 }
+
+#[cfg(test)]
+mod log_tests;
 
 #[cfg(test)]
 mod tests {

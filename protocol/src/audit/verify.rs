@@ -1,11 +1,24 @@
-//! Checking a log: the chain, the checkpoints' signatures, and the head file.
+//! Checking a log's content: the chain, the checkpoints' signatures, and the head file.
+//!
+//! # What is and is not detected
+//!
+//! [`verify_log`] names the first bad line: an edited, deleted, inserted or reordered
+//! line before the last checkpoint, a checkpoint not signed by the trusted key (by
+//! default the log owner's own), a cut-off last line, and lines missing from the end
+//! that the head file says were signed. Records after the last checkpoint are reported
+//! as *not yet signed*: a person with write access can rewrite them with a fresh chain,
+//! and deleting them is indistinguishable from them never having been written. A person
+//! who deletes or rolls back both files together, or who holds the owner's key, can
+//! rewrite history; only a copy of the signed heads kept elsewhere would catch that.
+//!
+//! The caller reads the files; this module only sees their bytes (the head file's path
+//! is there to name it in messages).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use lifeline_protocol::{Fingerprint, PublicKey};
-
-use super::entry::{self, Body, Checkpoint, Entry, Hash};
+use super::chain::{self, Body, Checkpoint, Entry, Hash};
+use crate::identity::{Fingerprint, PublicKey};
 
 /// A key that checkpoints must be signed by: a public key, or the full fingerprint
 /// (SHA-256) of one.
@@ -20,7 +33,7 @@ impl Trusted {
 
     /// Reads 64 hex digits: a public key or a key's full fingerprint.
     pub fn parse_hex(text: &str) -> Option<Self> {
-        let bytes = entry::from_hex(text.trim())?;
+        let bytes = chain::from_hex(text.trim())?;
         <[u8; 32]>::try_from(bytes).ok().map(Self)
     }
 
@@ -29,9 +42,13 @@ impl Trusted {
     }
 }
 
-/// The head file kept next to a log: `audit.jsonl` -> `audit.head`.
-pub fn head_path(log: &Path) -> PathBuf {
-    log.with_extension("head")
+/// The head file's content, and its path to name it in messages.
+#[derive(Clone, Copy, Debug)]
+pub struct HeadFile<'a> {
+    /// Where it is.
+    pub path: &'a Path,
+    /// What it holds.
+    pub bytes: &'a [u8],
 }
 
 /// What a successful check found.
@@ -54,12 +71,12 @@ pub struct Report {
     pub head_seq: Option<u64>,
     /// Where the chain continues: the next sequence number and the last line's hash.
     next: (u64, Hash),
-    /// The length of the file checked, in bytes.
+    /// The length of the log checked, in bytes.
     length: u64,
 }
 
 impl Report {
-    /// What the check could not vouch for, for people.
+    /// What the check could not vouch for, for people; `head` names the head file.
     pub fn warnings(&self, head: &Path) -> Vec<String> {
         let mut warnings = Vec::new();
         if self.unsigned_records > 0 {
@@ -85,30 +102,20 @@ impl Report {
         warnings
     }
 
-    pub(crate) fn next(&self) -> (u64, Hash) {
-        self.next
+    /// The sequence number the next line gets.
+    pub fn next_seq(&self) -> u64 {
+        self.next.0
     }
 
-    pub(crate) fn length(&self) -> u64 {
+    /// The hash of the last line (the next line's `prev`).
+    pub fn last_hash(&self) -> Hash {
+        self.next.1
+    }
+
+    /// The length of the log checked, in bytes.
+    pub fn length(&self) -> u64 {
         self.length
     }
-}
-
-/// The log could not be checked, or is not intact.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum VerifyError {
-    /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The log was changed or damaged.
-    #[error(transparent)]
-    Tampered(#[from] Tamper),
 }
 
 /// The first bad place in a log, and what is wrong there.
@@ -156,8 +163,8 @@ impl fmt::Display for Place {
 pub enum Problem {
     /// The last line has no newline.
     #[error(
-        "the line is incomplete (no newline at its end): the file was cut, or the agent \
-         stopped while writing it"
+        "the line is incomplete (no newline at its end): the file was cut, or the program \
+         writing it stopped mid-line"
     )]
     Incomplete,
     /// Not JSON.
@@ -208,7 +215,7 @@ pub enum Problem {
     /// Signed, but not by the trusted key.
     #[error(
         "the checkpoint is signed by key {signer}, not by the trusted key: it was forged, \
-         or the log belongs to another device (then pass --signer with that device's key)"
+         or the log belongs to another device or person (then pass --signer with their key)"
     )]
     Untrusted {
         /// The fingerprint of the key that signed.
@@ -225,8 +232,8 @@ pub enum Problem {
     },
     /// The log is shorter than the head file says.
     #[error(
-        "the log ends before this line, but the agent signed it up to seq {signed_seq} \
-         (see the head file): lines were cut from the end"
+        "the log ends before this line, but it was signed up to seq {signed_seq} (see the \
+         head file): lines were cut from the end"
     )]
     Truncated {
         /// The head file's sequence number.
@@ -237,21 +244,15 @@ pub enum Problem {
     DiffersFromHead,
 }
 
-/// Checks the log at `path` and its head file (see [`head_path`]; a missing head file
-/// is a warning). Checkpoints must be signed by `trusted` if given, else all by the same
-/// key. Returns the first bad line, or what was checked.
-pub fn verify(path: &Path, trusted: Option<&Trusted>) -> Result<Report, VerifyError> {
-    let read_error = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| VerifyError::Io { path, source }
-    };
-    let bytes = std::fs::read(path).map_err(read_error(path))?;
-    let head_file = head_path(path);
-    let head = match std::fs::read(&head_file) {
-        Ok(head) => Some(read_head(&head_file, head, trusted)?),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-        Err(source) => return Err(read_error(&head_file)(source)),
-    };
+/// Checks a log's bytes and its head file's (`None` when there is none: a warning).
+/// Checkpoints must be signed by `trusted` if given, else all by the same key. Returns
+/// the first bad line, or what was checked.
+pub fn verify_log(
+    log: &[u8],
+    head: Option<HeadFile<'_>>,
+    trusted: Option<&Trusted>,
+) -> Result<Report, Tamper> {
+    let head = head.map(|head| read_head(head, trusted)).transpose()?;
     let mut walk = Walk {
         trusted,
         report: Report {
@@ -263,15 +264,15 @@ pub fn verify(path: &Path, trusted: Option<&Trusted>) -> Result<Report, VerifyEr
             signer_trusted: trusted.is_some(),
             head_seq: None,
             next: (0, Hash::GENESIS),
-            length: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
+            length: u64::try_from(log.len()).unwrap_or(u64::MAX),
         },
     };
-    let mut rest = bytes.as_slice();
+    let mut rest = log;
     while !rest.is_empty() {
         let line_number = walk.report.lines + 1;
         let Some(end) = rest.iter().position(|&byte| byte == b'\n') else {
-            let seq = entry::parse(rest).ok().map(|entry| entry.seq);
-            return Err(tamper(line_number, seq, Problem::Incomplete).into());
+            let seq = chain::parse(rest).ok().map(|entry| entry.seq);
+            return Err(tamper(line_number, seq, Problem::Incomplete));
         };
         let line = &rest[..end];
         rest = &rest[end + 1..];
@@ -279,8 +280,8 @@ pub fn verify(path: &Path, trusted: Option<&Trusted>) -> Result<Report, VerifyEr
         if let Some((head_seq, head_line)) = &head
             && *head_seq == seq
         {
-            if head_line != line {
-                return Err(tamper(line_number, Some(seq), Problem::DiffersFromHead).into());
+            if *head_line != line {
+                return Err(tamper(line_number, Some(seq), Problem::DiffersFromHead));
             }
             walk.report.head_seq = Some(seq);
         }
@@ -293,8 +294,7 @@ pub fn verify(path: &Path, trusted: Option<&Trusted>) -> Result<Report, VerifyEr
             walk.report.lines + 1,
             Some(next_seq),
             Problem::Truncated { signed_seq },
-        )
-        .into());
+        ));
     }
     Ok(walk.report)
 }
@@ -307,26 +307,22 @@ fn tamper(line: u64, seq: Option<u64>, problem: Problem) -> Tamper {
 }
 
 /// Reads the head file: one signed checkpoint line. Returns its seq and line bytes.
-fn read_head(
-    path: &Path,
-    bytes: Vec<u8>,
-    trusted: Option<&Trusted>,
-) -> Result<(u64, Vec<u8>), Tamper> {
+fn read_head<'a>(head: HeadFile<'a>, trusted: Option<&Trusted>) -> Result<(u64, &'a [u8]), Tamper> {
     let bad = |problem| Tamper {
-        place: Place::HeadFile(path.to_path_buf()),
+        place: Place::HeadFile(head.path.to_path_buf()),
         problem,
     };
-    let Some(line) = bytes.strip_suffix(b"\n") else {
+    let Some(line) = head.bytes.strip_suffix(b"\n") else {
         return Err(bad(Problem::Incomplete));
     };
-    let entry = entry::parse(line).map_err(bad)?;
+    let entry = chain::parse(line).map_err(bad)?;
     let Body::Checkpoint(checkpoint) = &entry.body else {
         return Err(bad(Problem::Malformed(
             "it holds a record, not a checkpoint".to_owned(),
         )));
     };
     check_checkpoint(&entry, checkpoint, trusted, None).map_err(bad)?;
-    Ok((entry.seq, line.to_vec()))
+    Ok((entry.seq, line))
 }
 
 /// Checks a checkpoint's head and signature, and who signed it: the trusted key, or
@@ -337,14 +333,7 @@ fn check_checkpoint(
     trusted: Option<&Trusted>,
     earlier_signer: Option<PublicKey>,
 ) -> Result<(), Problem> {
-    if checkpoint.head != entry.prev {
-        return Err(Problem::HeadMismatch);
-    }
-    let message = entry::signed_message(entry.seq, checkpoint.head, checkpoint.time);
-    checkpoint
-        .signer
-        .verify(&message, &checkpoint.signature.0)
-        .map_err(|_| Problem::BadSignature)?;
+    checkpoint.check(entry.seq, entry.prev)?;
     let signer = checkpoint.signer.fingerprint();
     match (trusted, earlier_signer) {
         (Some(trusted), _) if !trusted.matches(&checkpoint.signer) => {
@@ -365,7 +354,7 @@ struct Walk<'a> {
 impl Walk<'_> {
     /// Checks one complete line against the chain so far; returns its seq.
     fn line(&mut self, number: u64, line: &[u8]) -> Result<u64, Tamper> {
-        let entry = entry::parse(line).map_err(|problem| tamper(number, None, problem))?;
+        let entry = chain::parse(line).map_err(|problem| tamper(number, None, problem))?;
         let bad = |problem| tamper(number, Some(entry.seq), problem);
         let (expected_seq, expected_prev) = self.report.next;
         if number == 1 && (entry.seq != 0 || entry.prev != Hash::GENESIS) {

@@ -1,18 +1,18 @@
-//! Printing a log: one line per record for people, or the record lines as they are.
+//! Printing a log's content: one line per record for people, or the record lines as
+//! they are. The caller reads the file and chooses where the output goes.
 
 use std::io::Write;
 
-use lifeline_protocol::Timestamp;
-use lifeline_protocol::audit::{Actor, AuditAction, AuditRecord, Outcome};
-
-use super::entry::{self, Body, Entry};
+use super::chain::{self, Body, Entry};
+use super::{Actor, AuditAction, AuditRecord, Outcome};
+use crate::time::Timestamp;
 
 /// Which session's records to show: a session id, or its first hex digits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionFilter(String);
 
 impl SessionFilter {
-    /// Reads a session id or the start of one (hex, as `audit show` prints it).
+    /// Reads a session id or the start of one (hex, as [`write_human`] prints it).
     pub fn parse(text: &str) -> Result<Self, ShowError> {
         let prefix = text.trim().to_ascii_lowercase();
         if prefix.is_empty() || prefix.len() > 32 || !prefix.bytes().all(|b| b.is_ascii_hexdigit())
@@ -39,8 +39,8 @@ impl SessionFilter {
 pub enum ShowError {
     /// The session filter is not hex.
     #[error(
-        "{0:?} is not a session id: give the id, or its first hex digits, as `audit show` \
-         prints them"
+        "{0:?} is not a session id: give the id, or its first hex digits, as `show` prints \
+         them"
     )]
     BadSession(String),
     /// Writing the output failed.
@@ -56,7 +56,7 @@ pub fn write_human(
     session: Option<&SessionFilter>,
 ) -> Result<(), ShowError> {
     for (number, line) in lines(log) {
-        let text = match entry::parse(line) {
+        let text = match chain::parse(line) {
             Ok(entry) if session.is_none_or(|filter| filter.matches(&entry)) => {
                 entry_text(&entry, line)
             }
@@ -77,7 +77,7 @@ pub fn write_json(
     session: Option<&SessionFilter>,
 ) -> Result<(), ShowError> {
     for (_, line) in lines(log) {
-        let Ok(entry) = entry::parse(line) else {
+        let Ok(entry) = chain::parse(line) else {
             continue;
         };
         let chosen = session.is_none_or(|filter| filter.matches(&entry));
@@ -139,7 +139,6 @@ fn actor_text(actor: &Actor) -> String {
         Actor::EndUser => "end user".to_owned(),
         Actor::Technician { fingerprint } => format!("technician {fingerprint}"),
         Actor::UnauthenticatedPeer => "unauthenticated peer".to_owned(),
-        other => json_text(other),
     }
 }
 
@@ -170,7 +169,60 @@ fn action_text(action: &AuditAction) -> String {
                 "attended:"
             }
         ),
-        other => json_text(other),
+        AuditAction::ActionRequested {
+            message,
+            summary,
+            needs_confirmation,
+        } => format!(
+            "{message} requested: {summary:?}{}",
+            if *needs_confirmation {
+                ", the end user is asked to confirm"
+            } else {
+                ""
+            }
+        ),
+        AuditAction::ActionAnswered {
+            message,
+            summary,
+            approved,
+        } => format!(
+            "{message} {}: {summary:?}",
+            if *approved { "allowed once" } else { "refused" }
+        ),
+        AuditAction::AgentConnection {
+            address,
+            fingerprint,
+        } => match fingerprint {
+            Some(fingerprint) => format!("connection to {address}, agent key {fingerprint}"),
+            None => format!("connection to {address}"),
+        },
+        AuditAction::AgentAuthentication {
+            unattended,
+            organisation,
+        } => format!(
+            "authentication {}{}",
+            if *unattended {
+                "for unattended access"
+            } else {
+                "with the end user's code"
+            },
+            organisation
+                .as_ref()
+                .map(|name| format!(", certificate of {name:?}"))
+                .unwrap_or_default()
+        ),
+        AuditAction::CommandSent { id, command_line } => {
+            format!("command {id} sent: {command_line:?}")
+        }
+        AuditAction::CommandFinished {
+            id,
+            command_line,
+            exit_code,
+        } => match exit_code {
+            Some(code) => format!("command {id} finished with exit code {code}: {command_line:?}"),
+            None => format!("command {id} stopped (a signal or the time limit): {command_line:?}"),
+        },
+        AuditAction::RecordingStarted { file } => format!("recording started: {file}"),
     }
 }
 
@@ -179,12 +231,7 @@ fn outcome_text(outcome: &Outcome) -> String {
         Outcome::Succeeded => "succeeded".to_owned(),
         Outcome::Refused { reason } => format!("refused: {reason}"),
         Outcome::Failed { reason } => format!("failed: {reason}"),
-        other => json_text(other),
     }
-}
-
-fn json_text(value: &impl serde::Serialize) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| "?".to_owned())
 }
 
 /// Replaces control characters (a technician's text could hold terminal escapes).
@@ -196,37 +243,7 @@ fn printable(text: &str) -> String {
 
 /// A timestamp as UTC ISO-8601 with milliseconds, e.g. `2023-11-14T22:13:20.123Z`.
 pub fn format_utc(time: Timestamp) -> String {
-    let millis = time.as_unix_millis();
-    let seconds = millis / 1000;
-    let (days, second_of_day) = (seconds / 86_400, seconds % 86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        second_of_day / 3600,
-        second_of_day % 3600 / 60,
-        second_of_day % 60,
-        millis % 1000
-    )
-}
-
-/// Year, month and day of a day count since 1970-01-01 (Howard Hinnant's algorithm,
-/// for days on or after the epoch).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+    format!("{:#}", time.utc())
 }
 
 #[cfg(test)]
@@ -234,24 +251,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn utc_times_match_known_dates() {
-        assert_eq!(format_utc(Timestamp(0)), "1970-01-01T00:00:00.000Z");
+    fn utc_times_are_iso_8601_with_milliseconds() {
         assert_eq!(
             format_utc(Timestamp(1_700_000_000_123)),
             "2023-11-14T22:13:20.123Z"
-        );
-        // A leap day, and the day after it.
-        assert_eq!(
-            format_utc(Timestamp(951_782_400_000)),
-            "2000-02-29T00:00:00.000Z"
-        );
-        assert_eq!(
-            format_utc(Timestamp(951_868_799_999)),
-            "2000-02-29T23:59:59.999Z"
-        );
-        assert_eq!(
-            format_utc(Timestamp(4_107_542_400_000)),
-            "2100-03-01T00:00:00.000Z"
         );
     }
 
@@ -264,6 +267,77 @@ mod tests {
         ));
         assert!(SessionFilter::parse("").is_err());
         assert!(SessionFilter::parse(&"a".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn the_technicians_actions_read_as_sentences() {
+        let fingerprint = crate::Fingerprint([0xab; 32]);
+        let text = |action| {
+            record_text(
+                3,
+                &AuditRecord {
+                    time: Timestamp(0),
+                    session: None,
+                    actor: Actor::Technician { fingerprint },
+                    action,
+                    scope: None,
+                    outcome: Outcome::Succeeded,
+                },
+            )
+        };
+        let connection = text(AuditAction::AgentConnection {
+            address: "192.0.2.1:7443".to_owned(),
+            fingerprint: Some(fingerprint),
+        });
+        assert_eq!(
+            connection,
+            format!(
+                "1970-01-01T00:00:00.000Z  #3  session -  technician {fingerprint}  \
+                 connection to 192.0.2.1:7443, agent key {fingerprint}  scope -  succeeded"
+            )
+        );
+        let cases = [
+            (
+                AuditAction::AgentAuthentication {
+                    unattended: true,
+                    organisation: Some("Example IT".to_owned()),
+                },
+                "authentication for unattended access, certificate of \"Example IT\"",
+            ),
+            (
+                AuditAction::CommandSent {
+                    id: 2,
+                    command_line: "ls -l".to_owned(),
+                },
+                "command 2 sent: \"ls -l\"",
+            ),
+            (
+                AuditAction::CommandFinished {
+                    id: 2,
+                    command_line: "ls -l".to_owned(),
+                    exit_code: Some(1),
+                },
+                "command 2 finished with exit code 1: \"ls -l\"",
+            ),
+            (
+                AuditAction::ActionAnswered {
+                    message: "run-command".to_owned(),
+                    summary: "ls -l".to_owned(),
+                    approved: false,
+                },
+                "run-command refused: \"ls -l\"",
+            ),
+            (
+                AuditAction::RecordingStarted {
+                    file: "/tmp/a.llrec".to_owned(),
+                },
+                "recording started: /tmp/a.llrec",
+            ),
+        ];
+        for (action, expected) in cases {
+            let line = text(action);
+            assert!(line.contains(&format!("  {expected}  scope -")), "{line}");
+        }
     }
 
     #[test]

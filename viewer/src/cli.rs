@@ -9,6 +9,8 @@
 //! lifeline-viewer recording verify FILE [--signer FINGERPRINT]
 //! lifeline-viewer recording export FILE [--mp4 OUT.mp4] [--events OUT.json]
 //!     [--screenshot T OUT.png]
+//! lifeline-viewer log verify [PATH] [--signer KEY]   # the technician's audit log
+//! lifeline-viewer log show [PATH] [--session ID] [--json]
 //! ```
 
 use std::path::PathBuf;
@@ -20,11 +22,12 @@ use clap::{Parser, Subcommand};
 use lifeline_protocol::message::QualityPreference;
 use lifeline_protocol::{Scope, ScopeSet};
 
+use crate::audit_log::AuditLog;
 use crate::headless::{self, HeadlessOptions};
 use crate::known_agents::KnownAgents;
 use crate::link::{ConnectRequest, RequestCredential};
 use crate::org::{CertificateCommand, OrgCommand};
-use crate::session::SessionContext;
+use crate::session::{AUDIT_LOG, SessionContext};
 use crate::ui::{WindowOptions, run_window};
 
 /// See and control the screen of someone you are helping, with their consent.
@@ -66,6 +69,9 @@ pub enum Action {
     /// Your technician certificate: import or show.
     #[command(subcommand)]
     Certificate(CertificateCommand),
+    /// Your audit log of what you did in sessions: check it, or show it.
+    #[command(subcommand)]
+    Log(crate::audit_log::command::AuditCommand),
 }
 
 /// `connect` arguments.
@@ -145,6 +151,11 @@ pub fn main() -> ExitCode {
             }
         };
     }
+    if let Some(Action::Log(command)) = &args.command {
+        let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+        let data_dir = args.data_dir.as_deref();
+        return crate::audit_log::command::run(command, &AUDIT_LOG, data_dir, &mut out, &mut err);
+    }
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -208,6 +219,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         None => None,
     };
     let known_agents = KnownAgents::load(&data_dir)?;
+    let audit = AuditLog::open(&data_dir, &identity.key, &AUDIT_LOG)?;
     let context = SessionContext {
         identity: Arc::new(identity),
         known_agents: Arc::new(Mutex::new(known_agents)),
@@ -215,6 +227,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         frame_log: None,
         record: None,
         certificate,
+        audit: Arc::new(Mutex::new(audit)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -13,11 +13,17 @@
 //! - [`recording`]: recording a session (`--record`), and `recording verify` / `export`.
 //! - [`org`]: organisation keys, technician certificates and TOTP secrets for unattended
 //!   access (`org …`, `certificate …`).
+//! - [`audit_log`]: the technician's audit log (`audit.jsonl`, signed with the
+//!   technician's key) and `log verify` / `log show`.
 //! - [`cli`]: arguments and the top-level run function.
 //!
 //! It does not define the wire protocol (`lifeline-protocol`) or decode H.264 itself
 //! (`lifeline-codec`).
 
+// The audit log's files are the agent's module, compiled here too, so that the code
+// exists once (the format itself is in `lifeline_protocol::audit`; see ARCHITECTURE.md).
+#[path = "../../agent/src/audit_log/mod.rs"]
+pub mod audit_log;
 pub mod cli;
 pub mod headless;
 pub mod identity;

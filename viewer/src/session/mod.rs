@@ -1,6 +1,7 @@
 //! The viewer's sessions: one connection at a time, driven by commands from the window
 //! (or the headless runner) and reporting back through the [`crate::link`].
 
+mod audit;
 mod connection;
 pub mod decode;
 mod recording;
@@ -15,6 +16,7 @@ use crate::identity::Identity;
 use crate::known_agents::KnownAgents;
 use crate::link::{Command, SessionEnd, Status, Update};
 
+pub use audit::{AUDIT_LOG, SharedAuditLog};
 pub use connection::run_connection;
 
 /// One frame as the statistics see it.
@@ -53,6 +55,8 @@ pub struct SessionContext {
     /// The technician's certificate from their organisation, if imported and valid:
     /// presented in every session, required for unattended access.
     pub certificate: Option<TechnicianCertificate>,
+    /// The technician's audit log.
+    pub audit: SharedAuditLog,
 }
 
 /// The current time as the protocol wants it.

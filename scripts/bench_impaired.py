@@ -85,6 +85,15 @@ class Link:
             sh("ip", "netns", "del", ns, check=False)
 
 
+def log_file(args, name, side):
+    """Where a process logs: a file in --logs, or nowhere."""
+    if not args.logs:
+        return subprocess.DEVNULL
+    os.makedirs(args.logs, exist_ok=True)
+    slug = "".join(c if c.isalnum() else "-" for c in name)
+    return open(os.path.join(args.logs, f"{slug}-{side}.log"), "w")
+
+
 def percentile(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))] if values else float("nan")
@@ -112,7 +121,7 @@ def run_case(args, case):
             ["ip", "netns", "exec", link.agent_ns, f"{args.bin}/lifeline-agent", "--listen", agent_address,
              "--display", display, "--consent", "tty", "--data-dir", data, "--code-file", code_file,
              "--lang", "en"],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log_file(args, name, "agent"), env=env)
         started.append(agent)
         agent.stdin.write(b"y\n")
         agent.stdin.flush()
@@ -138,7 +147,7 @@ def run_case(args, case):
             ["ip", "netns", "exec", link.viewer_ns, f"{args.bin}/lifeline-viewer", "--data-dir",
              os.path.join(data, "viewer"), "connect", relay_address, "--code", code, "--headless",
              "--seconds", str(args.seconds + args.settle + 1), "--stats", stats_path, "--prefer", prefer],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            stdout=subprocess.DEVNULL, stderr=log_file(args, name, "viewer") or subprocess.PIPE)
         started.append(viewer)
         time.sleep(args.settle)
         t0 = time.time()
@@ -157,7 +166,7 @@ def run_case(args, case):
         t1 = time.time()
         _, err = viewer.communicate(timeout=90)
         if viewer.returncode != 0:
-            return {"name": name, "error": err.decode(errors="replace").strip().splitlines()[-1:]}
+            return {"name": name, "error": (err or b"see the viewer's log").decode(errors="replace").strip().splitlines()[-1:]}
         stats = json.load(open(stats_path))
         window = [(t, b, l) for (t, b, l) in stats["timeline"] if t0 * 1000 <= t <= t1 * 1000]
         latencies = [l for (_, _, l) in window]
@@ -199,6 +208,7 @@ def main():
     parser.add_argument("--warmup", type=int, default=4)
     parser.add_argument("--settle", type=int, default=4, help="seconds between connecting and measuring")
     parser.add_argument("--cases", default="", help="only cases whose name contains this")
+    parser.add_argument("--logs", default="", help="keep the agent's and viewer's logs in this folder")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root for network namespaces (ip netns)")

@@ -693,7 +693,7 @@ impl Connection {
             }
             ControlMessage::ReceiverReport(report) => {
                 if let Some(video) = &self.video {
-                    video.send(VideoControl::Report(report));
+                    video.send(VideoControl::Report(report, std::time::Instant::now()));
                 }
             }
             ControlMessage::QualityPreference(preference) => {

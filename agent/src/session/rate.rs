@@ -317,6 +317,7 @@ impl RateController {
             // than what arrived.
             let delivered_bps = self.delivered_bps();
             if delivered_bps < u64::from(self.bitrate_bps) * 85 / 100 && self.may_decrease(now) {
+                tracing::debug!(delivered_bps, "the link carries less than the target");
                 self.last_overuse_bps = Some((now, self.bitrate_bps));
                 self.decrease(
                     now,
@@ -349,6 +350,7 @@ impl RateController {
                 self.waited_at = Some(now);
             }
             if age > self.base_delay() + self.allowance(oldest.bytes) {
+                tracing::debug!(?age, base = ?self.base_delay(), "waiting for a late frame");
                 self.overuse(now);
                 self.update_scale(now, false);
             }
@@ -421,6 +423,7 @@ impl RateController {
         self.base_delays.push_back((now, delay));
         let queue = delay.saturating_sub(self.base_delay());
         if queue > self.allowance(bytes) {
+            tracing::debug!(?delay, base = ?self.base_delay(), bytes, "a frame took longer than the link allows");
             self.overuse(now);
         } else if queue < self.allowance(bytes) / 2 {
             self.calm(now);

@@ -67,8 +67,9 @@ pub enum VideoControl {
     SetActive(bool),
     /// Send a keyframe next.
     Keyframe,
-    /// The viewer's report of what arrived.
-    Report(ReceiverReport),
+    /// The viewer's report of what arrived, and when it reached the agent (the video
+    /// thread may read it only after encoding a frame).
+    Report(ReceiverReport, Instant),
     /// The technician's preference on a slow link.
     Preference(QualityPreference),
     /// Capture this monitor from now on (an index of [`Capturer::monitors`]).
@@ -301,10 +302,9 @@ impl Worker {
                 // waiting for those reports would keep the keyframe from ever leaving.
                 self.rate.forget_in_flight();
             }
-            VideoControl::Report(report) => {
-                let now = Instant::now();
+            VideoControl::Report(report, received_at) => {
                 self.rate
-                    .on_report(now, report.last_sequence, report.frames_dropped);
+                    .on_report(received_at, report.last_sequence, report.frames_dropped);
                 self.rate.hint(report.bitrate_hint_bps);
                 if let Err(err) = self.apply_plan() {
                     tracing::warn!("cannot change the encoder's settings: {err}");

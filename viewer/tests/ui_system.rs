@@ -91,15 +91,23 @@ fn report() -> SystemReport {
             total_bytes: 100 << 30,
             free_bytes: 40 << 30,
         }],
-        interfaces: vec![NetworkInterface {
-            name: "eth0".into(),
-            up: true,
-            mac: Some("52:54:00:12:34:56".into()),
-            addresses: vec![InterfaceAddress {
-                address: [192, 0, 2, 2].into(),
-                prefix_len: 24,
-            }],
-        }],
+        interfaces: vec![
+            NetworkInterface {
+                name: "eth0".into(),
+                up: true,
+                mac: Some("52:54:00:12:34:56".into()),
+                addresses: vec![InterfaceAddress {
+                    address: [192, 0, 2, 2].into(),
+                    prefix_len: 24,
+                }],
+            },
+            NetworkInterface {
+                name: "wlan0".into(),
+                up: false,
+                mac: Some("52:54:00:ab:cd:ef".into()),
+                addresses: vec![],
+            },
+        ],
         user: "alice".into(),
         lifeline_version: "0.1.0".into(),
         ..SystemReport::default()
@@ -130,6 +138,7 @@ fn opening_the_window_asks_for_the_report_and_shows_it() {
         .get_by_label("/: 40.0 GiB free of 100.0 GiB (ext4, /dev/vda1)");
     rig.harness
         .get_by_label("eth0 (up) 192.0.2.2/24 [52:54:00:12:34:56]");
+    rig.harness.get_by_label("wlan0 (down) [52:54:00:ab:cd:ef]");
     // Diagnostics were not granted: the window says so instead of offering them.
     rig.harness.get_by_label(
         "Not allowed: ask the end user for the \"Diagnostics\" permission in the toolbar.",

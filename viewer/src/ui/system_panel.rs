@@ -101,7 +101,7 @@ impl SystemPanel {
         egui::Window::new("System")
             .open(&mut open)
             .default_width(560.0)
-            .default_height(520.0)
+            .default_height(680.0)
             .show(ctx, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
                     ui.heading("System information");
@@ -233,7 +233,12 @@ fn report_grid_ui(ui: &mut egui::Ui, report: &SystemReport) {
         .show(ui, |ui| {
             let mut row = |name: &str, value: String| {
                 ui.label(RichText::new(name).strong());
-                ui.label(value);
+                // One label per line, so that each reads (and is found) on its own.
+                ui.vertical(|ui| {
+                    for line in value.lines() {
+                        ui.label(line);
+                    }
+                });
                 ui.end_row();
             };
             row("Computer", report.host_name.clone());
@@ -285,16 +290,18 @@ fn report_grid_ui(ui: &mut egui::Ui, report: &SystemReport) {
                         .iter()
                         .map(|a| format!("{}/{}", a.address, a.prefix_len))
                         .collect();
-                    let mut line = format!(
-                        "{} ({}) {}",
+                    let mut parts = vec![format!(
+                        "{} ({})",
                         interface.name,
-                        if interface.up { "up" } else { "down" },
-                        addresses.join(", ")
-                    );
-                    if let Some(mac) = &interface.mac {
-                        line.push_str(&format!(" [{mac}]"));
+                        if interface.up { "up" } else { "down" }
+                    )];
+                    if !addresses.is_empty() {
+                        parts.push(addresses.join(", "));
                     }
-                    line.trim().to_owned()
+                    if let Some(mac) = &interface.mac {
+                        parts.push(format!("[{mac}]"));
+                    }
+                    parts.join(" ")
                 })
                 .collect();
             row("Network", lines_or_none(interfaces));

@@ -2,7 +2,7 @@
 //! from three C library calls (`statvfs`, `getifaddrs`, `getpwuid_r`) that have no
 //! file to read instead. No program is run.
 //!
-//! [`proc`] parses the text files (and is tested on samples); [`ffi`] wraps the calls.
+//! [`proc`] parses the text files (and is tested on samples); `ffi` wraps the calls.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -191,6 +191,7 @@ async fn fake_session(
             UiEvent::ActionConfirmationNeeded {
                 id: 1,
                 technician: technician(),
+                scope: Scope::RunCommands,
                 description: "lpstat -t && systemctl restart cups".to_owned(),
             },
         ]),

@@ -205,6 +205,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             crate::platform::open_pointer_watcher(pointer_display.as_deref())
         })),
         policy,
+        data_dir: data_dir.clone(),
     };
 
     let (notifier, ui_link, commands) = link();

@@ -24,5 +24,9 @@ pub mod identity;
 pub mod net;
 pub mod platform;
 pub mod policy;
+// The recorder thread is the viewer's source file, compiled here too, so that it exists
+// once (see its header and ARCHITECTURE.md).
+#[path = "../../viewer/src/recording/recorder.rs"]
+pub mod recorder;
 pub mod session;
 pub mod ui;

@@ -15,7 +15,9 @@ use crate::recording::RecordTarget;
 use crate::script::{self, Step};
 use crate::session::{FrameRecord, SessionContext, now, run_connection};
 
+mod files;
 mod inspections;
+pub use files::FileRecord;
 pub use inspections::{DiagnosticRecord, SystemInfoRecord};
 
 /// What the headless run should do.
@@ -72,6 +74,8 @@ pub struct HeadlessStats {
     pub system_info: Vec<SystemInfoRecord>,
     /// Diagnostics run by the input script (`diagnose`), in order.
     pub diagnostics: Vec<DiagnosticRecord>,
+    /// Files sent or fetched by the input script (`send`, `fetch`), in order.
+    pub files: Vec<FileRecord>,
 }
 
 /// A command the script ran, and what became of it.
@@ -163,6 +167,7 @@ pub async fn run(
     let mut commands: Vec<(u32, CommandRecord)> = Vec::new();
     let mut commands_sent = 0usize;
     let mut inspections = inspections::Inspections::default();
+    let mut files = files::FileTransfers::default();
     loop {
         tokio::select! {
             update = window.updates.recv() => match update {
@@ -175,6 +180,7 @@ pub async fn run(
                     track_command(&mut commands, update);
                 }
                 Some(Update::Inspection(update)) => inspections.apply(update),
+                Some(Update::File(update)) => files.apply(update),
                 Some(Update::Quality(quality)) => quality_changes.push((
                     now().as_unix_millis(),
                     quality.frame_width,
@@ -225,6 +231,10 @@ pub async fn run(
                             command,
                             Command::RequestSystemInfo | Command::RunDiagnostic(_)
                         ));
+                        files.sent += usize::from(matches!(
+                            command,
+                            Command::SendFile(_) | Command::FetchFile(_)
+                        ));
                         let _ = window.commands.send(command).await;
                     }
                 }
@@ -253,6 +263,7 @@ pub async fn run(
             && !waiting_for_first
             && commands_done
             && inspections_done
+            && files.done()
         {
             disconnecting = window.commands.send(Command::Disconnect).await.is_ok();
         }
@@ -270,6 +281,7 @@ pub async fn run(
     stats.quality_changes = quality_changes;
     stats.commands = commands.into_iter().map(|(_, record)| record).collect();
     (stats.system_info, stats.diagnostics) = inspections.into_records();
+    stats.files = files.into_records();
     if let Some(path) = &options.stats {
         std::fs::write(path, serde_json::to_vec_pretty(&stats)?)
             .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", path.display()))?;
@@ -408,6 +420,7 @@ fn summarise(records: &[FrameRecord], granted: ScopeSet, reason: &str) -> Headle
         commands: Vec::new(),
         system_info: Vec::new(),
         diagnostics: Vec::new(),
+        files: Vec::new(),
     }
 }
 

@@ -11,6 +11,7 @@
 //!
 //! Every send from the session side wakes the window (`egui::Context::request_repaint`).
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use lifeline_protocol::action::CommandOutput;
@@ -97,6 +98,76 @@ pub enum Command {
     /// Run one diagnostic of the menu on the end user's computer (needs
     /// `diagnostics`).
     RunDiagnostic(Diagnostic),
+    /// Send this local file into the end user's Downloads folder (needs `files`).
+    SendFile(PathBuf),
+    /// Fetch the file at this path on the end user's computer into this computer's
+    /// Downloads folder (needs `files`).
+    FetchFile(String),
+    /// Stop the file transfer with this ticket (see [`FileUpdate`]).
+    CancelFile(u32),
+}
+
+/// Which way a file moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileDirection {
+    /// From the technician to the end user.
+    Send,
+    /// From the end user to the technician.
+    Fetch,
+}
+
+/// What became of a file transfer, by the ticket the session gave it when it started.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileUpdate {
+    /// It started: a local file to send (by name) or a remote path to fetch.
+    Started {
+        /// The ticket.
+        ticket: u32,
+        /// Which way.
+        direction: FileDirection,
+        /// The local file's name, or the remote path.
+        name: String,
+    },
+    /// The end user is asked to approve it.
+    WaitingForApproval {
+        /// The ticket.
+        ticket: u32,
+    },
+    /// Bytes moved so far.
+    Progress {
+        /// The ticket.
+        ticket: u32,
+        /// Bytes moved.
+        done: u64,
+        /// Bytes in all.
+        total: u64,
+    },
+    /// It arrived intact (size and SHA-256 checked).
+    Done {
+        /// The ticket.
+        ticket: u32,
+        /// Where it is: its name in the end user's Downloads folder, or the full path
+        /// on this computer.
+        saved_as: String,
+        /// Its size in bytes.
+        size: u64,
+        /// Its SHA-256, in hex.
+        sha256: String,
+    },
+    /// It was refused before any byte moved (by the end user, or the agent could not).
+    Refused {
+        /// The ticket.
+        ticket: u32,
+        /// Why.
+        reason: String,
+    },
+    /// It failed or was cancelled; no partial file is left on either side.
+    Failed {
+        /// The ticket.
+        ticket: u32,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// What became of a command the technician asked to run.
@@ -208,6 +279,8 @@ pub enum Update {
     Command(CommandUpdate),
     /// System information or a diagnostic: sent, or answered.
     Inspection(InspectionUpdate),
+    /// A file transfer's progress.
+    File(FileUpdate),
 }
 
 /// A decoded picture of the remote screen, RGBA, `width * height * 4` bytes.

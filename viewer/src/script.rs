@@ -16,6 +16,10 @@
 //! sysinfo             # ask for the end user's system report (`sysinfo`); waited for
 //! diagnose dns localhost # run a diagnostic (`diagnostics`): disk, memory,
 //!                     # dns HOST, tcp HOST:PORT; waited for
+//! send ./fix.sh       # send a local file into the end user's Downloads folder
+//!                     # (`files`); waited for
+//! fetch ~/report.pdf  # fetch a file from the end user's computer into this
+//!                     # computer's Downloads folder (`files`); waited for
 //! ```
 
 use std::time::Duration;
@@ -115,12 +119,19 @@ fn parse_line(line: &str) -> Result<Step, String> {
             let diagnostic = Diagnostic::parse(name, argument).map_err(|err| err.to_string())?;
             Step::Send(vec![Command::RunDiagnostic(diagnostic)])
         }
+        "send" if !rest.trim().is_empty() => {
+            Step::Send(vec![Command::SendFile(rest.trim().into())])
+        }
+        "fetch" if !rest.trim().is_empty() => {
+            Step::Send(vec![Command::FetchFile(rest.trim().to_owned())])
+        }
         "wait" => Step::Wait(Duration::from_millis(
             u64::try_from(number(rest)?).map_err(|_| "wait must be positive")?,
         )),
         other => {
             return Err(format!(
-                "unknown command {other:?} (move, click, down, up, scroll, type, key, wait)"
+                "unknown command {other:?} (move, click, down, up, scroll, type, key, wait, \
+                 run, send, fetch)"
             ));
         }
     };
@@ -288,5 +299,24 @@ mod inspection_tests {
         assert!(err.to_string().contains("letters, digits"), "{err}");
         assert!(parse("diagnose shell ls").is_err());
         assert!(parse("sysinfo now").is_err());
+    }
+}
+
+#[cfg(test)]
+mod file_tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    #[test]
+    fn send_and_fetch_steps_name_a_file() {
+        assert_eq!(
+            parse("send /tmp/fix me.sh\nfetch ~/Documents/report.pdf").unwrap(),
+            vec![
+                Step::Send(vec![Command::SendFile("/tmp/fix me.sh".into())]),
+                Step::Send(vec![Command::FetchFile("~/Documents/report.pdf".to_owned())]),
+            ]
+        );
+        assert!(parse("send").is_err());
+        assert!(parse("fetch   ").is_err());
     }
 }

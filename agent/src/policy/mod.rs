@@ -32,8 +32,25 @@ pub struct Policy {
     pub continue_after: Option<Duration>,
     /// How long the end user has to answer "continue?" before the session ends.
     pub continue_answer_window: Duration,
+    /// Every session recorded by the agent itself, when set.
+    pub recording: Option<RecordingPolicy>,
     /// Where it was read from (none: built-in defaults).
     pub source: Option<PathBuf>,
+}
+
+/// The agent records every session itself (organisations that must keep evidence).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordingPolicy {
+    /// Where recordings go (none: `recordings/` in the agent's data directory).
+    pub directory: Option<PathBuf>,
+    /// Oldest recordings are deleted beyond this total size.
+    pub max_total_bytes: u64,
+    /// Recordings older than this are deleted.
+    pub max_age: Duration,
+    /// Keep key presses and typed text (off: typed passwords stay out).
+    pub keys: bool,
+    /// Keep clipboard and chat texts (off: only their sizes).
+    pub contents: bool,
 }
 
 /// Without a policy saying otherwise, each command and each file transfer is shown to
@@ -51,6 +68,7 @@ impl Default for Policy {
             },
             continue_after: Some(Duration::from_secs(60 * 60)),
             continue_answer_window: Duration::from_secs(5 * 60),
+            recording: None,
             source: None,
         }
     }
@@ -88,6 +106,24 @@ struct PolicyFile {
     attended: Option<AttendedEntry>,
     #[serde(default)]
     actions: Option<ActionsEntry>,
+    #[serde(default)]
+    recording: Option<RecordingEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordingEntry {
+    always: bool,
+    #[serde(default)]
+    directory: Option<PathBuf>,
+    #[serde(default)]
+    max_total_mb: Option<u64>,
+    #[serde(default)]
+    max_age_days: Option<u64>,
+    #[serde(default)]
+    keys: bool,
+    #[serde(default)]
+    contents: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -224,7 +260,30 @@ impl Policy {
                 .map_err(|err| format!("actions.confirm: {err}"))?,
             None => default_confirmed_actions(),
         };
+        let recording = match file.recording {
+            Some(entry) if entry.always => {
+                let max_total_mb = entry.max_total_mb.unwrap_or(2048);
+                if max_total_mb == 0 {
+                    return Err("recording.max_total_mb must be at least 1".to_owned());
+                }
+                Some(RecordingPolicy {
+                    directory: entry.directory.map(|dir| base.join(dir)),
+                    max_total_bytes: max_total_mb.saturating_mul(1024 * 1024),
+                    max_age: Duration::from_secs(
+                        entry
+                            .max_age_days
+                            .unwrap_or(90)
+                            .max(1)
+                            .saturating_mul(86_400),
+                    ),
+                    keys: entry.keys,
+                    contents: entry.contents,
+                })
+            }
+            _ => None,
+        };
         Ok(Self {
+            recording,
             trust: Trust {
                 organisations,
                 unattended,
@@ -281,6 +340,24 @@ impl Policy {
             "each action confirmed by the end user: {}",
             self.trust.confirm_actions
         ));
+        lines.push(match &self.recording {
+            None => "the agent does not record sessions itself".to_owned(),
+            Some(recording) => format!(
+                "every session recorded into {} (at most {} MB, {} days; keys {}, contents {})",
+                recording.directory.as_ref().map_or_else(
+                    || "recordings/ in the data directory".to_owned(),
+                    |dir| dir.display().to_string()
+                ),
+                recording.max_total_bytes / (1024 * 1024),
+                recording.max_age.as_secs() / 86_400,
+                if recording.keys { "kept" } else { "left out" },
+                if recording.contents {
+                    "kept"
+                } else {
+                    "left out"
+                },
+            ),
+        });
         lines.push(match self.continue_after {
             Some(after) => format!(
                 "attended sessions ask \"continue?\" every {} min",

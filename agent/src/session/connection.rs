@@ -11,8 +11,9 @@ use lifeline_protocol::framing::{
 use lifeline_protocol::message::{
     Capabilities, ControlMessage, EndReason, SessionId, TechnicianIdentity,
 };
+use lifeline_protocol::recording::{Event as RecordedEvent, Side};
 use lifeline_protocol::session::{AgentConfig, AgentEvent, AgentSession, ConsentAnswer, Phase};
-use lifeline_protocol::version::SUPPORTED_VERSIONS;
+use lifeline_protocol::version::{Role, SUPPORTED_VERSIONS};
 use lifeline_protocol::{PeerMisbehaved, Scope, ScopeSet};
 use tokio::sync::mpsc;
 
@@ -21,6 +22,7 @@ use super::command::CommandRunner;
 use super::continue_check::{ContinueCheck, ContinueStep};
 use super::files::FileTransfers;
 use super::input::{InputAction, InputWorker};
+use super::policy_recording::{PolicyRecording, SessionFacts};
 use super::screen::ScreenShare;
 use super::system::{InspectionResult, InspectionRunner};
 use super::video::{EncodedVideo, VideoControl, VideoPipeline};
@@ -115,6 +117,8 @@ struct Connection {
     continue_check: ContinueCheck,
     /// Whether the technician's viewer said it records this session.
     technician_recording: bool,
+    /// The agent's own recording, when the policy records every session.
+    policy_recording: Option<PolicyRecording>,
     /// Commands running for this session (killed when it ends).
     command_runner: CommandRunner,
     command_results: mpsc::UnboundedReceiver<CommandOutput>,
@@ -185,6 +189,7 @@ impl Connection {
             inspections: InspectionRunner::new(inspection_tx, Arc::clone(shared)),
             inspection_results,
             technician_recording: false,
+            policy_recording: None,
             command_results,
             files,
             continue_check: ContinueCheck::new(
@@ -360,6 +365,15 @@ impl Connection {
             }
             return;
         };
+        if let Some(recording) = &self.policy_recording {
+            // What is sent, exactly as sent.
+            recording.video(&frame.header, &frame.payload);
+            if recording.wants_keyframe()
+                && let Some(video) = &self.video
+            {
+                video.send(VideoControl::Keyframe);
+            }
+        }
         let connection = self.connection.clone();
         // Older frames leave first: each builds on the one before, and a small frame
         // overtaking a large keyframe on a slow link is of no use before it. Video goes
@@ -534,9 +548,20 @@ impl Connection {
             AgentEvent::Deliver(ControlMessage::RecordingNotice(on)) => {
                 self.set_technician_recording(on).await;
             }
-            AgentEvent::Deliver(message) => self.deliver(message),
-            AgentEvent::PointerMove { x, y } => self.inject(InputAction::MoveTo(x, y)),
+            AgentEvent::Deliver(message) => {
+                self.record_message(&message);
+                self.deliver(message);
+            }
+            AgentEvent::PointerMove { x, y } => {
+                if let Some(recording) = &self.policy_recording {
+                    recording.pointer(x, y);
+                }
+                self.inject(InputAction::MoveTo(x, y));
+            }
             AgentEvent::Audit(record) => {
+                if let Some(recording) = &self.policy_recording {
+                    recording.event(RecordedEvent::Audit(record.clone()));
+                }
                 if matches!(record.outcome, Outcome::Refused { .. }) {
                     tracing::info!(action = ?record.action, scope = ?record.scope, "refused");
                 }
@@ -544,6 +569,16 @@ impl Connection {
             }
             AgentEvent::Ended(end) => {
                 tracing::info!("session ended: {}", end.reason);
+                if let Some(recording) = self.policy_recording.take() {
+                    recording.event(RecordedEvent::SessionEnded {
+                        by: match end.by {
+                            Role::Agent => Side::Agent,
+                            Role::Viewer => Side::Technician,
+                        },
+                        reason: end.reason.detail(),
+                    });
+                    tokio::task::block_in_place(|| recording.finish());
+                }
                 self.video = None;
                 self.input = None;
                 self.screen.stop();
@@ -560,6 +595,78 @@ impl Connection {
         }
     }
 
+    /// The policy records every session: start with the session.
+    async fn start_policy_recording(&mut self) {
+        let (Some(policy), Some(key), Some(technician)) = (
+            &self.shared.policy.recording,
+            &self.shared.recording_key,
+            &self.technician,
+        ) else {
+            return;
+        };
+        let directory = policy
+            .directory
+            .clone()
+            .unwrap_or_else(|| self.shared.data_dir.join("recordings"));
+        let facts = SessionFacts {
+            agent_key: key,
+            technician,
+            session_id: self.agent.session_id(),
+            protocol_version: self.agent.version(),
+        };
+        match PolicyRecording::start(policy, &directory, &facts, now()) {
+            Ok(recording) => {
+                self.policy_recording = Some(recording);
+                if self.holds_attention {
+                    self.shared
+                        .ui
+                        .send(UiEvent::RecordingChanged {
+                            by_technician: self.technician_recording,
+                            by_policy: true,
+                        })
+                        .await;
+                }
+            }
+            // The policy wants evidence: without a recording the session does not go on.
+            Err(err) => {
+                tracing::error!("cannot record the session as the policy requires: {err}");
+                self.agent.end(
+                    EndReason::ProtocolViolation {
+                        detail: format!(
+                            "the end user's computer must record every session but cannot: {err}"
+                        ),
+                    },
+                    now(),
+                );
+            }
+        }
+    }
+
+    /// Records input, clipboard and chat as the policy allows.
+    fn record_message(&self, message: &ControlMessage) {
+        let Some(recording) = &self.policy_recording else {
+            return;
+        };
+        let event = match message {
+            ControlMessage::PointerButton(button) => RecordedEvent::PointerButton(*button),
+            ControlMessage::Wheel(wheel) => RecordedEvent::Wheel(*wheel),
+            ControlMessage::Key(key) => RecordedEvent::Key(key.clone()),
+            ControlMessage::TypeText(text) => RecordedEvent::TypeText { text: text.clone() },
+            ControlMessage::ClipboardText(text) => RecordedEvent::Clipboard {
+                from: Side::Technician,
+                bytes: text.len(),
+                text: Some(text.clone()),
+            },
+            ControlMessage::Chat(text) => RecordedEvent::Chat {
+                from: Side::Technician,
+                bytes: text.len(),
+                text: Some(text.clone()),
+            },
+            _ => return,
+        };
+        recording.event(event);
+    }
+
     /// The technician's viewer says it records (or stopped): the banner says so.
     async fn set_technician_recording(&mut self, on: bool) {
         if self.technician_recording == on {
@@ -573,7 +680,10 @@ impl Connection {
         if self.holds_attention {
             self.shared
                 .ui
-                .send(UiEvent::RecordingChanged { by_technician: on })
+                .send(UiEvent::RecordingChanged {
+                    by_technician: on,
+                    by_policy: self.policy_recording.is_some(),
+                })
                 .await;
         }
     }
@@ -615,6 +725,12 @@ impl Connection {
     async fn on_scopes(&mut self, granted: ScopeSet) {
         let first = self.granted.is_empty();
         self.granted = granted;
+        if first {
+            self.start_policy_recording().await;
+        }
+        if let Some(recording) = &self.policy_recording {
+            recording.event(RecordedEvent::ScopesChanged { granted });
+        }
         if first {
             // Attended sessions only: unattended ones disabled the check already.
             self.continue_check.start(std::time::Instant::now());

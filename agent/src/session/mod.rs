@@ -11,9 +11,12 @@ pub mod admission;
 mod command;
 mod connection;
 mod continue_check;
+mod files;
 pub mod input;
+mod policy_recording;
 pub mod rate;
 pub mod screen;
+pub mod stages;
 mod system;
 pub mod video;
 
@@ -77,6 +80,9 @@ pub struct ServeConfig {
     pub pointer: Option<PointerWatcherFactory>,
     /// The deployment policy (trusted organisations, unattended access, "continue?").
     pub policy: Policy,
+    /// The agent's data folder: received files go to its `Downloads` when the end user
+    /// has no Downloads folder.
+    pub data_dir: PathBuf,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -103,6 +109,9 @@ pub(crate) struct Shared {
     pub(crate) injector: InjectorFactory,
     pub(crate) pointer: Option<PointerWatcherFactory>,
     pub(crate) policy: Policy,
+    /// The agent's key for signing its own recordings (only when the policy records).
+    pub(crate) recording_key: Option<lifeline_protocol::KeyPair>,
+    pub(crate) data_dir: PathBuf,
     device_id: String,
     code_file: Option<PathBuf>,
 }
@@ -224,7 +233,14 @@ pub async fn serve(
         capturer: config.capturer,
         injector: config.injector,
         pointer: config.pointer,
+        recording_key: match &config.policy.recording {
+            Some(_) => Some(lifeline_protocol::KeyPair::from_pkcs8(
+                config.identity.key.to_pkcs8(),
+            )?),
+            None => None,
+        },
         policy: config.policy,
+        data_dir: config.data_dir,
         device_id: config.device_id,
         code_file: config.code_file,
     });

@@ -97,6 +97,8 @@ pub enum UiEvent {
     RecordingChanged {
         /// Whether the technician records now.
         by_technician: bool,
+        /// Whether the agent records the session because its policy says so.
+        by_policy: bool,
     },
     /// A long attended session: ask whether it should go on; answer with
     /// [`UserCommand::ContinueSession`] (or Stop). Without an answer it ends.

@@ -129,8 +129,10 @@ pub struct Texts {
     pub allow_once: &'static str,
     /// Shown while the technician records the session.
     pub being_recorded: &'static str,
-    /// Said when the technician stops recording.
+    /// Said when nobody records the session any more.
     pub recording_stopped: &'static str,
+    /// Shown while the agent records the session by policy.
+    pub recorded_by_policy: &'static str,
 }
 
 impl Texts {
@@ -210,7 +212,8 @@ static EN: Texts = Texts {
     file_question: "asks to move a file, once:",
     allow_once: "Allow once",
     being_recorded: "● This session is being recorded by the technician",
-    recording_stopped: "The technician stopped recording.",
+    recording_stopped: "The session is no longer recorded.",
+    recorded_by_policy: "● This session is recorded, as your organisation requires",
 };
 
 static ZH_CN: Texts = Texts {
@@ -254,7 +257,8 @@ static ZH_CN: Texts = Texts {
     file_question: "请求传输一个文件（仅此一次）：",
     allow_once: "允许一次",
     being_recorded: "● 技术人员正在录制本次会话",
-    recording_stopped: "技术人员已停止录制。",
+    recording_stopped: "本次会话已停止录制。",
+    recorded_by_policy: "● 按照您所在机构的要求，本次会话正在录制",
 };
 
 #[cfg(test)]

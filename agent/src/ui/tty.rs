@@ -351,10 +351,17 @@ fn show(
             write!(out, "{} {}", texts.allow_once, texts.tty_answer_prompt)?;
             question = Some(Pending::Action(*id));
         }
-        UiEvent::RecordingChanged { by_technician } => {
+        UiEvent::RecordingChanged {
+            by_technician,
+            by_policy,
+        } => {
             if *by_technician {
                 writeln!(out, "{}", texts.being_recorded)?;
-            } else {
+            }
+            if *by_policy {
+                writeln!(out, "{}", texts.recorded_by_policy)?;
+            }
+            if !by_technician && !by_policy {
                 writeln!(out, "{}", texts.recording_stopped)?;
             }
         }

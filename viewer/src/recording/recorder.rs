@@ -6,6 +6,11 @@
 //! them, so that playback decodes exactly the same pictures); events and input come
 //! from the session. While the end user has withdrawn the record permission the
 //! recording is paused: only scope changes and the end of the session are written.
+//!
+//! This file is compiled into the agent as well (`#[path]` in `agent/src/lib.rs`), which
+//! records sessions itself when its deployment policy says so, so that the recorder
+//! exists once. It may use only `std`, `lifeline_protocol` and `tracing`, never
+//! `crate::`.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -19,7 +24,14 @@ use std::time::Duration;
 use lifeline_protocol::recording::{Event, Header, Policy, RecordingWriter};
 use lifeline_protocol::{KeyPair, Timestamp, VideoFrameHeader};
 
-use crate::session::now;
+/// The current time (this file is also compiled into the agent: see below).
+fn now() -> Timestamp {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    Timestamp::from_unix_millis(millis)
+}
 
 /// The recorder asks for a keyframe after this many frames without one, so that
 /// seeking never has to decode more than this many frames.

@@ -510,16 +510,16 @@ impl Connection {
                     self.recording.scope_refused(scopes, reason);
                     end.update(Update::Refused { scopes });
                 }
-                ViewerEvent::ActionPending { id } => {
-                    if !self.files.on_pending(id, end) {
-                        end.update(Update::Command(CommandUpdate::WaitingForApproval { id }));
-                    }
-                }
-                ViewerEvent::ActionRefused { id, reason } => {
-                    if !self.files.on_refused(id, &reason, end) {
-                        end.update(Update::Command(CommandUpdate::Refused { id, reason }));
-                    }
-                }
+                ViewerEvent::ActionPending { id } => end.update(
+                    self.files
+                        .on_pending(id)
+                        .unwrap_or(Update::Command(CommandUpdate::WaitingForApproval { id })),
+                ),
+                ViewerEvent::ActionRefused { id, reason } => end.update(
+                    self.files
+                        .on_refused(id, &reason)
+                        .unwrap_or(Update::Command(CommandUpdate::Refused { id, reason })),
+                ),
                 ViewerEvent::FileAccepted(offer) => self.files.on_accepted(&offer, end),
                 ViewerEvent::FileReceived { id, saved_as } => {
                     self.files.on_received(id, saved_as, end);

@@ -4,6 +4,7 @@
 mod audit;
 mod connection;
 pub mod decode;
+mod files;
 mod recording;
 
 use std::path::PathBuf;

@@ -9,6 +9,7 @@ use lifeline_protocol::{Scope, ScopeSet};
 
 use super::WindowOptions;
 use super::commands_panel::CommandsPanel;
+use super::files_panel::{FilesAction, FilesPanel, files_button_ui};
 use super::connect_screen::{ConnectAction, ConnectForm, connect_screen_ui};
 use super::forward::{InputContext, InputForwarder, TOOLBAR_KEY};
 use super::geometry::ScaleMode;
@@ -51,6 +52,7 @@ pub struct ViewerUi {
     minimized: Option<bool>,
     commands_panel: CommandsPanel,
     system_panel: SystemPanel,
+    files_panel: FilesPanel,
 }
 
 impl ViewerUi {
@@ -104,6 +106,7 @@ impl ViewerUi {
             minimized: None,
             commands_panel: CommandsPanel::default(),
             system_panel: SystemPanel::default(),
+            files_panel: FilesPanel::default(),
         };
         if let Some(request) = options.initial {
             ui.form.address.clone_from(&request.address);
@@ -218,6 +221,7 @@ impl ViewerUi {
                     self.quality = None;
                     self.commands_panel.clear();
                     self.system_panel.clear();
+                    self.files_panel.clear();
                 }
                 self.status = status;
             }
@@ -234,6 +238,10 @@ impl ViewerUi {
             Update::Stats(stats) => self.stats = Some(stats),
             Update::Quality(quality) => self.quality = Some(quality),
             Update::Notice(text) => self.show_notice(text),
+            Update::File(update) => {
+                self.files_panel.open = true;
+                self.files_panel.apply(update);
+            }
             Update::Command(update) => {
                 self.commands_panel.open = true;
                 self.commands_panel.apply(update);
@@ -461,6 +469,17 @@ impl ViewerUi {
             }
             for command in self.system_panel.show(ui.ctx(), self.granted) {
                 self.send(command);
+            }
+        }
+        if self.granted.contains(Scope::FileTransfer) {
+            if !self.files_panel.open && files_button_ui(ui) {
+                self.files_panel.open = true;
+            }
+            match self.files_panel.show(ui.ctx()) {
+                Some(FilesAction::Send(path)) => self.send(Command::SendFile(path)),
+                Some(FilesAction::Fetch(path)) => self.send(Command::FetchFile(path)),
+                Some(FilesAction::Cancel(ticket)) => self.send(Command::CancelFile(ticket)),
+                None => {}
             }
         }
         self.flush_outbox();

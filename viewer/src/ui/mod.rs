@@ -14,12 +14,15 @@
 //!   output).
 //! - [`system_panel`]: the "System" window (the end user's system report and the
 //!   diagnostics menu).
+//! - [`files_panel`]: the "Files" window (send a file, fetch one, see approval, progress
+//!   and where it was saved).
 //!
 //! The window never waits: it talks to the session only through [`crate::link`].
 
 pub mod app;
 pub mod commands_panel;
 pub mod connect_screen;
+pub mod files_panel;
 pub mod forward;
 pub mod geometry;
 pub mod input_map;

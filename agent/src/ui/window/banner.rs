@@ -121,6 +121,13 @@ pub fn banner_ui(
             if session.recorded {
                 ui.label(RichText::new(texts.being_recorded).color(STOP_RED).strong());
             }
+            if session.recorded_by_policy {
+                ui.label(
+                    RichText::new(texts.recorded_by_policy)
+                        .color(STOP_RED)
+                        .strong(),
+                );
+            }
             ui.add_space(4.0);
             ui.label(RichText::new(texts.may_now).strong());
             for scope in session.granted.iter() {

@@ -129,6 +129,8 @@ pub struct Session {
     pub pending_action: Option<(u32, Scope, String)>,
     /// The technician records the session.
     pub recorded: bool,
+    /// The agent records the session because its policy says so.
+    pub recorded_by_policy: bool,
 }
 
 /// Which screen is up.
@@ -259,6 +261,7 @@ impl AgentUiState {
                     continue_until: None,
                     pending_action: None,
                     recorded: false,
+                    recorded_by_policy: false,
                 });
             }
             UiEvent::ScopesChanged(granted) => {
@@ -276,9 +279,13 @@ impl AgentUiState {
                     session.pending_action = Some((id, scope, description));
                 }
             }
-            UiEvent::RecordingChanged { by_technician } => {
+            UiEvent::RecordingChanged {
+                by_technician,
+                by_policy,
+            } => {
                 if let Some(session) = self.session_mut() {
                     session.recorded = by_technician;
+                    session.recorded_by_policy = by_policy;
                 }
             }
             UiEvent::ContinueQuestion { answer_within } => {
@@ -335,7 +342,8 @@ impl AgentUiState {
                 permissions: session.granted.iter().count()
                     + usize::from(session.continue_until.is_some()) * 3
                     + usize::from(session.pending_action.is_some()) * 4
-                    + usize::from(session.recorded),
+                    + usize::from(session.recorded)
+                    + usize::from(session.recorded_by_policy),
             },
             Phase::Consent(_) => WindowMode::Prompt,
             Phase::Starting

@@ -1,0 +1,737 @@
+//! Files the technician sends to or fetches from the end user's computer (see
+//! `lifeline_protocol::transfer`).
+//!
+//! - **Sending**: the local file is read once for its size and SHA-256, offered, and
+//!   sent on a file stream of its own once the agent accepts it (after the end user
+//!   approved it when the agent's policy asks). A file that changes while it is sent
+//!   fails the transfer.
+//! - **Fetching**: the agent's file stream announces the file's name, size and hash;
+//!   the bytes go into a hidden partial file in this computer's Downloads folder
+//!   (`directories::UserDirs`; else `~/Downloads` when it exists; else `Downloads` in
+//!   the viewer's data folder), are checked, then linked under the file's safe name,
+//!   never replacing a file (`report (1).pdf`…). A wrong size or hash, a full disk or a
+//!   cancellation removes the partial file.
+//!
+//! Each transfer gets a ticket for the window as soon as it starts (hashing a large
+//! file takes a while before the protocol's id exists). Bytes move in 64 KiB pieces on
+//! a blocking thread per transfer, so memory stays bounded; progress is reported about
+//! every 256 KiB.
+//!
+//! The partial-file handling mirrors `agent/src/session/files.rs` (see
+//! `ARCHITECTURE.md`, known duplication).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{ErrorKind, Read, Write};
+use std::path::{Path, PathBuf};
+
+use lifeline_protocol::PeerMisbehaved;
+use lifeline_protocol::session::ViewerSession;
+use lifeline_protocol::transfer::{
+    FILE_STREAM_PREFIX_LEN, FileCheck, FileOffer, Sha256, decode_stream_header,
+    encode_stream_header, numbered_name, safe_file_name, sha256_of, stream_header_len,
+};
+use tokio::runtime::Handle;
+use tokio::sync::{mpsc, watch};
+
+use crate::link::{FileDirection, FileUpdate, SessionEnd, Update};
+
+/// Bytes read or written at a time.
+const CHUNK: usize = 64 * 1024;
+/// Progress is reported after at least this many bytes.
+const PROGRESS_STEP: u64 = 256 * 1024;
+/// How long a file stream may take to send its header.
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// The QUIC error code for a transfer stopped on purpose.
+const STOPPED: quinn::VarInt = quinn::VarInt::from_u32(0);
+/// How many numbered names are tried before giving up.
+const MAX_NUMBER: u32 = 9999;
+
+/// What the transfer threads report to the session.
+#[derive(Debug)]
+pub(super) enum FileReport {
+    /// A local file to send was read for its size and hash (or could not be).
+    Hashed {
+        ticket: u32,
+        path: PathBuf,
+        result: Result<(String, u64, Sha256), String>,
+    },
+    /// A file stream from the agent announced its header (or broke the protocol).
+    Header(Result<(FileOffer, quinn::RecvStream), PeerMisbehaved>),
+    /// Bytes moved so far.
+    Progress { id: u32, done: u64 },
+    /// A transfer's bytes stopped moving: a fetched file's full path, or nothing for a
+    /// sent file (the agent says when it has it); or why it failed.
+    Finished {
+        id: u32,
+        result: Result<Option<PathBuf>, String>,
+    },
+}
+
+/// A transfer the protocol knows (by its id).
+#[derive(Debug)]
+struct Transfer {
+    ticket: u32,
+    /// The local file, for a send.
+    path: Option<PathBuf>,
+    size: u64,
+    sha256: Option<Sha256>,
+    /// Stops its thread, once bytes move.
+    stop: Option<watch::Sender<bool>>,
+}
+
+/// The file transfers of one connection.
+#[derive(Debug)]
+pub(super) struct FileTransfers {
+    connection: quinn::Connection,
+    data_dir: PathBuf,
+    reports_tx: mpsc::UnboundedSender<FileReport>,
+    /// Reports from the transfer threads, for the session loop.
+    pub(super) reports: mpsc::UnboundedReceiver<FileReport>,
+    next_ticket: u32,
+    transfers: HashMap<u32, Transfer>,
+}
+
+impl FileTransfers {
+    /// No transfers yet, on `connection`; `data_dir` is the viewer's data folder.
+    pub(super) fn new(connection: quinn::Connection, data_dir: PathBuf) -> Self {
+        let (reports_tx, reports) = mpsc::unbounded_channel();
+        Self {
+            connection,
+            data_dir,
+            reports_tx,
+            reports,
+            next_ticket: 1,
+            transfers: HashMap::new(),
+        }
+    }
+
+    fn ticket(&mut self) -> u32 {
+        let ticket = self.next_ticket;
+        self.next_ticket = self.next_ticket.wrapping_add(1).max(1);
+        ticket
+    }
+
+    /// The technician sends `path`: it is hashed on a thread, then offered.
+    pub(super) fn send(&mut self, path: PathBuf, end: &SessionEnd) {
+        let ticket = self.ticket();
+        let name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        end.update(Update::File(FileUpdate::Started {
+            ticket,
+            direction: FileDirection::Send,
+            name: name.clone(),
+        }));
+        let reports = self.reports_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = hash_local(&path).map(|(size, sha256)| (name, size, sha256));
+            let _ = reports.send(FileReport::Hashed {
+                ticket,
+                path,
+                result,
+            });
+        });
+    }
+
+    /// The technician fetches `path` from the end user's computer.
+    pub(super) fn fetch(&mut self, path: String, viewer: &mut ViewerSession, end: &SessionEnd) {
+        let ticket = self.ticket();
+        end.update(Update::File(FileUpdate::Started {
+            ticket,
+            direction: FileDirection::Fetch,
+            name: path.clone(),
+        }));
+        match viewer.fetch_file(path) {
+            Ok(id) => {
+                self.transfers.insert(
+                    id,
+                    Transfer {
+                        ticket,
+                        path: None,
+                        size: 0,
+                        sha256: None,
+                        stop: None,
+                    },
+                );
+            }
+            Err(err) => end.update(Update::File(FileUpdate::Failed {
+                ticket,
+                reason: err.to_string(),
+            })),
+        }
+    }
+
+    /// The technician stops the transfer with `ticket`.
+    pub(super) fn cancel(&mut self, ticket: u32, viewer: &mut ViewerSession, end: &SessionEnd) {
+        let Some((&id, transfer)) = self.transfers.iter().find(|(_, t)| t.ticket == ticket) else {
+            return;
+        };
+        if transfer.stop.is_none() {
+            end.update(Update::Notice(
+                "a file transfer can be stopped once its bytes move; this one waits for the \
+                 end user or the agent"
+                    .to_owned(),
+            ));
+            return;
+        }
+        let reason = "cancelled by the technician".to_owned();
+        if viewer.file_finished(id, Err(reason.clone())).is_ok() {
+            self.end(id, end, FileUpdate::Failed { ticket, reason });
+        }
+    }
+
+    /// The window's update for "waiting for approval" of `id`, when it is a file
+    /// transfer (else none: it is a command).
+    pub(super) fn on_pending(&self, id: u32) -> Option<Update> {
+        let transfer = self.transfers.get(&id)?;
+        Some(Update::File(FileUpdate::WaitingForApproval {
+            ticket: transfer.ticket,
+        }))
+    }
+
+    /// The window's update for a refusal of `id`, when it is a file transfer (else
+    /// none: it is a command).
+    pub(super) fn on_refused(&mut self, id: u32, reason: &str) -> Option<Update> {
+        let transfer = self.transfers.remove(&id)?;
+        Some(Update::File(FileUpdate::Refused {
+            ticket: transfer.ticket,
+            reason: reason.to_owned(),
+        }))
+    }
+
+    /// The agent accepted an offer: its bytes go on a file stream of their own.
+    pub(super) fn on_accepted(&mut self, offer: &FileOffer, end: &SessionEnd) {
+        let Some(transfer) = self.transfers.get_mut(&offer.id) else {
+            return;
+        };
+        let Some(path) = transfer.path.clone() else {
+            return;
+        };
+        let header = match encode_stream_header(offer) {
+            Ok(header) => header,
+            Err(err) => {
+                // Our own offer passed these checks when it was made: not reached.
+                end.update(Update::Notice(format!("cannot send the file: {err}")));
+                return;
+            }
+        };
+        let (stop_tx, stop) = watch::channel(false);
+        transfer.stop = Some(stop_tx);
+        let reports = self.reports_tx.clone();
+        let connection = self.connection.clone();
+        let offer = offer.clone();
+        let handle = Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let mover = Mover {
+                handle: &handle,
+                reports: &reports,
+                id: offer.id,
+                stop,
+            };
+            let result = send_file(mover, &connection, &header, &path, &offer).map(|()| None);
+            let _ = reports.send(FileReport::Finished {
+                id: offer.id,
+                result,
+            });
+        });
+    }
+
+    /// The agent saved a sent file, under this name in the end user's Downloads folder.
+    pub(super) fn on_received(&mut self, id: u32, saved_as: String, end: &SessionEnd) {
+        if let Some(transfer) = self.transfers.get(&id) {
+            let done = FileUpdate::Done {
+                ticket: transfer.ticket,
+                saved_as,
+                size: transfer.size,
+                sha256: transfer.sha256.map(|h| h.to_string()).unwrap_or_default(),
+            };
+            self.end(id, end, done);
+        }
+    }
+
+    /// The agent ended a transfer.
+    pub(super) fn on_failed(&mut self, id: u32, reason: String, end: &SessionEnd) {
+        if let Some(transfer) = self.transfers.get(&id) {
+            let ticket = transfer.ticket;
+            self.end(id, end, FileUpdate::Failed { ticket, reason });
+        }
+    }
+
+    /// Stops the transfer's thread (a partial file goes with it) and tells the window.
+    fn end(&mut self, id: u32, end: &SessionEnd, update: FileUpdate) {
+        if let Some(transfer) = self.transfers.remove(&id)
+            && let Some(stop) = transfer.stop
+        {
+            let _ = stop.send(true);
+        }
+        end.update(Update::File(update));
+    }
+
+    /// Where the stream readers report file streams (see [`read_file_stream`]).
+    pub(super) fn report_sender(&self) -> mpsc::UnboundedSender<FileReport> {
+        self.reports_tx.clone()
+    }
+
+    /// Acts on a report from a transfer thread.
+    pub(super) fn on_report(
+        &mut self,
+        report: FileReport,
+        viewer: &mut ViewerSession,
+        end: &SessionEnd,
+    ) {
+        match report {
+            FileReport::Hashed {
+                ticket,
+                path,
+                result,
+            } => self.offer(ticket, path, result, viewer, end),
+            FileReport::Header(Ok((header, stream))) => {
+                if viewer.file_stream_opened(&header).is_ok() {
+                    self.start_receive(header, stream);
+                }
+            }
+            FileReport::Header(Err(violation)) => {
+                tracing::warn!("the agent sent a bad file stream: {violation}");
+                viewer.report_violation(&violation);
+            }
+            FileReport::Progress { id, done } => {
+                if let Some(transfer) = self.transfers.get(&id) {
+                    end.update(Update::File(FileUpdate::Progress {
+                        ticket: transfer.ticket,
+                        done,
+                        total: transfer.size,
+                    }));
+                }
+            }
+            FileReport::Finished { id, result } => self.finished(id, result, viewer, end),
+        }
+    }
+
+    fn offer(
+        &mut self,
+        ticket: u32,
+        path: PathBuf,
+        result: Result<(String, u64, Sha256), String>,
+        viewer: &mut ViewerSession,
+        end: &SessionEnd,
+    ) {
+        let failed = |reason: String| Update::File(FileUpdate::Failed { ticket, reason });
+        let (name, size, sha256) = match result {
+            Ok(hashed) => hashed,
+            Err(reason) => return end.update(failed(reason)),
+        };
+        match viewer.send_file(name, size, sha256) {
+            Ok(id) => {
+                self.transfers.insert(
+                    id,
+                    Transfer {
+                        ticket,
+                        path: Some(path),
+                        size,
+                        sha256: Some(sha256),
+                        stop: None,
+                    },
+                );
+            }
+            Err(err) => end.update(failed(err.to_string())),
+        }
+    }
+
+    fn start_receive(&mut self, header: FileOffer, stream: quinn::RecvStream) {
+        let Some(transfer) = self.transfers.get_mut(&header.id) else {
+            return;
+        };
+        transfer.size = header.size;
+        transfer.sha256 = Some(header.sha256);
+        let (stop_tx, stop) = watch::channel(false);
+        transfer.stop = Some(stop_tx);
+        let dir = download_dir(&self.data_dir);
+        let reports = self.reports_tx.clone();
+        let handle = Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let mover = Mover {
+                handle: &handle,
+                reports: &reports,
+                id: header.id,
+                stop,
+            };
+            let result = receive_file(mover, stream, &header, &dir).map(Some);
+            let _ = reports.send(FileReport::Finished {
+                id: header.id,
+                result,
+            });
+        });
+    }
+
+    fn finished(
+        &mut self,
+        id: u32,
+        result: Result<Option<PathBuf>, String>,
+        viewer: &mut ViewerSession,
+        end: &SessionEnd,
+    ) {
+        let Some(transfer) = self.transfers.get(&id) else {
+            // Ended already (cancelled, or the agent's conclusion came first).
+            return;
+        };
+        let ticket = transfer.ticket;
+        match result {
+            // A sent file's last byte left: the agent's answer ends it.
+            Ok(None) => {}
+            Ok(Some(path)) => {
+                let saved_as = path
+                    .file_name()
+                    .map(|name| name.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if let Err(err) = viewer.file_finished(id, Ok(saved_as)) {
+                    tracing::debug!("a fetched file arrived after its transfer ended: {err}");
+                }
+                let done = FileUpdate::Done {
+                    ticket,
+                    saved_as: path.display().to_string(),
+                    size: transfer.size,
+                    sha256: transfer.sha256.map(|h| h.to_string()).unwrap_or_default(),
+                };
+                self.end(id, end, done);
+            }
+            Err(reason) => {
+                if let Err(err) = viewer.file_finished(id, Err(reason.clone())) {
+                    tracing::debug!("a file transfer failed after it ended: {err}");
+                }
+                self.end(id, end, FileUpdate::Failed { ticket, reason });
+            }
+        }
+    }
+}
+
+impl Drop for FileTransfers {
+    fn drop(&mut self) {
+        // The session is over: every transfer stops and removes its partial file.
+        for transfer in self.transfers.values() {
+            if let Some(stop) = &transfer.stop {
+                let _ = stop.send(true);
+            }
+        }
+    }
+}
+
+/// Where fetched files go: this computer's Downloads folder, else `~/Downloads` when it
+/// exists, else `Downloads` in the viewer's data folder.
+pub(crate) fn download_dir(data_dir: &Path) -> PathBuf {
+    let user = directories::UserDirs::new();
+    if let Some(dir) = user.as_ref().and_then(|dirs| dirs.download_dir()) {
+        return dir.to_path_buf();
+    }
+    if let Some(home) = user
+        .as_ref()
+        .map(|dirs| dirs.home_dir().join("Downloads"))
+        .filter(|dir| dir.is_dir())
+    {
+        return home;
+    }
+    data_dir.join("Downloads")
+}
+
+fn hash_local(path: &Path) -> Result<(u64, Sha256), String> {
+    let file = File::open(path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(format!("{} is not a file", path.display()));
+    }
+    sha256_of(file).map_err(|err| format!("cannot read {}: {err}", path.display()))
+}
+
+/// A unidirectional stream from the agent whose first bytes were the file stream tag:
+/// reads its header (within a time limit) and reports it.
+pub(super) async fn read_file_stream(
+    stream: quinn::RecvStream,
+    tag: [u8; 4],
+    reports: mpsc::UnboundedSender<FileReport>,
+) {
+    let read = tokio::time::timeout(HEADER_TIMEOUT, read_header(stream, tag)).await;
+    let report = match read {
+        Ok(Ok(Some(found))) => Ok(found),
+        Ok(Ok(None)) => return,
+        Ok(Err(violation)) => Err(violation),
+        Err(_) => Err(PeerMisbehaved::TooSlow {
+            step: "send a file stream's header",
+            limit_secs: HEADER_TIMEOUT.as_secs(),
+        }),
+    };
+    let _ = reports.send(FileReport::Header(report));
+}
+
+/// Reads the rest of a file stream's header after its tag. `None` when the agent reset
+/// the stream first (it gave up; its reason comes on the control stream).
+async fn read_header(
+    mut stream: quinn::RecvStream,
+    tag: [u8; 4],
+) -> Result<Option<(FileOffer, quinn::RecvStream)>, PeerMisbehaved> {
+    let cut = |err: quinn::ReadExactError| PeerMisbehaved::Malformed {
+        what: "file stream",
+        detail: format!("it ends inside its header ({err})"),
+    };
+    let mut prefix = [0u8; FILE_STREAM_PREFIX_LEN];
+    prefix[..4].copy_from_slice(&tag);
+    match stream.read_exact(&mut prefix[4..]).await {
+        Ok(()) => {}
+        Err(quinn::ReadExactError::ReadError(quinn::ReadError::Reset(_))) => return Ok(None),
+        Err(err) => return Err(cut(err)),
+    }
+    let mut body = vec![0u8; stream_header_len(&prefix)?];
+    match stream.read_exact(&mut body).await {
+        Ok(()) => {}
+        Err(quinn::ReadExactError::ReadError(quinn::ReadError::Reset(_))) => return Ok(None),
+        Err(err) => return Err(cut(err)),
+    }
+    Ok(Some((decode_stream_header(&body)?, stream)))
+}
+
+/// What a transfer thread needs to wait on the network and report.
+struct Mover<'a> {
+    handle: &'a Handle,
+    reports: &'a mpsc::UnboundedSender<FileReport>,
+    id: u32,
+    stop: watch::Receiver<bool>,
+}
+
+impl Mover<'_> {
+    fn progress(&self, done: u64, last: &mut u64, total: u64) {
+        if done - *last >= PROGRESS_STEP || done == total {
+            *last = done;
+            let _ = self
+                .reports
+                .send(FileReport::Progress { id: self.id, done });
+        }
+    }
+}
+
+/// A partial file in the Downloads folder; removed when dropped unless committed.
+struct PartFile {
+    path: PathBuf,
+    file: File,
+    committed: bool,
+}
+
+impl PartFile {
+    fn create(dir: &Path, name: &str, id: u32) -> std::io::Result<Self> {
+        let mut attempt = 0u32;
+        loop {
+            let path = dir.join(format!(".{name}.{id}-{attempt}.lifeline-part"));
+            match File::options().write(true).create_new(true).open(&path) {
+                Ok(file) => {
+                    return Ok(Self {
+                        path,
+                        file,
+                        committed: false,
+                    });
+                }
+                Err(err) if err.kind() == ErrorKind::AlreadyExists && attempt < 100 => {
+                    attempt += 1;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// Syncs the file and gives it the first free numbered name, never replacing a
+    /// file. Returns its path.
+    fn commit(mut self, dir: &Path, name: &str) -> Result<PathBuf, String> {
+        self.file.sync_all().map_err(|err| write_error(&err, dir))?;
+        for number in 0..=MAX_NUMBER {
+            let path = dir.join(numbered_name(name, number));
+            match std::fs::hard_link(&self.path, &path) {
+                Ok(()) => return Ok(path),
+                Err(err) if err.kind() == ErrorKind::AlreadyExists => {}
+                // File systems without links (FAT): rename when the name is free.
+                Err(_) if std::fs::symlink_metadata(&path).is_err() => {
+                    std::fs::rename(&self.path, &path).map_err(|err| write_error(&err, dir))?;
+                    self.committed = true;
+                    return Ok(path);
+                }
+                Err(_) => {}
+            }
+        }
+        Err(format!(
+            "too many files named like {name} in {}",
+            dir.display()
+        ))
+    }
+}
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        if !self.committed
+            && let Err(err) = std::fs::remove_file(&self.path)
+        {
+            tracing::warn!(
+                "cannot remove the partial file {}: {err}",
+                self.path.display()
+            );
+        }
+    }
+}
+
+fn write_error(err: &std::io::Error, dir: &Path) -> String {
+    if err.kind() == ErrorKind::StorageFull {
+        "this computer's disk is full: the file was not saved".to_owned()
+    } else {
+        format!("cannot write the file into {}: {err}", dir.display())
+    }
+}
+
+/// Writes a fetched file's bytes into a partial file, checks them and saves the file.
+fn receive_file(
+    mut mover: Mover<'_>,
+    mut stream: quinn::RecvStream,
+    header: &FileOffer,
+    dir: &Path,
+) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|err| write_error(&err, dir))?;
+    let name = safe_file_name(&header.name);
+    let mut part = PartFile::create(dir, &name, header.id).map_err(|err| {
+        let _ = stream.stop(STOPPED);
+        write_error(&err, dir)
+    })?;
+    let mut check = FileCheck::new(header.size, header.sha256);
+    let mut last = 0;
+    loop {
+        let chunk = mover.handle.block_on(async {
+            tokio::select! {
+                chunk = stream.read_chunk(CHUNK, true) => Some(chunk),
+                _ = mover.stop.wait_for(|stopped| *stopped) => None,
+            }
+        });
+        let bytes = match chunk {
+            None => {
+                let _ = stream.stop(STOPPED);
+                return Err("the transfer was stopped".to_owned());
+            }
+            Some(Ok(Some(chunk))) => chunk.bytes,
+            Some(Ok(None)) => break,
+            Some(Err(err)) => return Err(format!("the agent stopped sending ({err})")),
+        };
+        if let Err(err) = check.update(&bytes) {
+            let _ = stream.stop(STOPPED);
+            return Err(err.to_string());
+        }
+        if let Err(err) = part.file.write_all(&bytes) {
+            let _ = stream.stop(STOPPED);
+            return Err(write_error(&err, dir));
+        }
+        mover.progress(check.received(), &mut last, header.size);
+    }
+    check.finish().map_err(|err| err.to_string())?;
+    part.commit(dir, &name)
+}
+
+/// Sends an accepted file on a stream of its own, checking it is still the file
+/// offered.
+fn send_file(
+    mut mover: Mover<'_>,
+    connection: &quinn::Connection,
+    header: &[u8],
+    path: &Path,
+    offer: &FileOffer,
+) -> Result<(), String> {
+    let mut file =
+        File::open(path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+    let mut stream = mover
+        .handle
+        .block_on(connection.open_uni())
+        .map_err(|err| format!("the connection failed: {err}"))?;
+    let mut check = FileCheck::new(offer.size, offer.sha256);
+    let mut buffer = vec![0u8; CHUNK];
+    let mut last = 0;
+    write_or_stop(&mut mover, &mut stream, header)?;
+    loop {
+        let n = match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(err) if err.kind() == ErrorKind::Interrupted => continue,
+            Err(err) => {
+                let _ = stream.reset(STOPPED);
+                return Err(format!("cannot read {}: {err}", path.display()));
+            }
+        };
+        if check.update(&buffer[..n]).is_err() {
+            let _ = stream.reset(STOPPED);
+            return Err(changed(path));
+        }
+        write_or_stop(&mut mover, &mut stream, &buffer[..n])?;
+        mover.progress(check.received(), &mut last, offer.size);
+    }
+    if check.finish().is_err() {
+        let _ = stream.reset(STOPPED);
+        return Err(changed(path));
+    }
+    stream
+        .finish()
+        .map_err(|err| format!("the connection failed: {err}"))
+}
+
+fn write_or_stop(
+    mover: &mut Mover<'_>,
+    stream: &mut quinn::SendStream,
+    bytes: &[u8],
+) -> Result<(), String> {
+    let sent = mover.handle.block_on(async {
+        tokio::select! {
+            written = stream.write_all(bytes) => Some(written),
+            _ = mover.stop.wait_for(|stopped| *stopped) => None,
+        }
+    });
+    match sent {
+        Some(Ok(())) => Ok(()),
+        Some(Err(err)) => Err(format!("the agent stopped it ({err})")),
+        None => {
+            let _ = stream.reset(STOPPED);
+            Err("the transfer was stopped".to_owned())
+        }
+    }
+}
+
+fn changed(path: &Path) -> String {
+    format!(
+        "{} changed while it was being sent; send it again",
+        path.display()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    #[test]
+    fn a_fetched_file_never_replaces_a_local_one() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"mine").unwrap();
+        let mut part = PartFile::create(dir.path(), "notes.txt", 3).unwrap();
+        part.file.write_all(b"theirs").unwrap();
+        let path = part.commit(dir.path(), "notes.txt").unwrap();
+        assert_eq!(path, dir.path().join("notes (1).txt"));
+        assert_eq!(
+            std::fs::read(dir.path().join("notes.txt")).unwrap(),
+            b"mine"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), b"theirs");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn folders_are_not_offered() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(
+            hash_local(dir.path())
+                .unwrap_err()
+                .contains("is not a file")
+        );
+        assert!(
+            hash_local(&dir.path().join("missing"))
+                .unwrap_err()
+                .starts_with("cannot read")
+        );
+    }
+}

@@ -445,10 +445,39 @@ fn starting_screen_waits_for_the_first_code() {
 }
 
 #[test]
+fn a_file_to_confirm_names_the_file_its_size_and_the_folder_and_deny_answers_it() {
+    let description = "receive the file report.pdf (2.4 MB) into /home/ann/Downloads";
+    let action = UiEvent::ActionConfirmationNeeded {
+        id: 8,
+        technician: technician(Verification::Unverified),
+        scope: Scope::FileTransfer,
+        description: description.to_owned(),
+    };
+    let mut harness = harness(Lang::En, vec![session_active(view_and_input()), action]);
+    harness.get_by_label_contains("asks to move a file, once");
+    assert!(
+        harness
+            .query_by_label_contains("asks to run this command")
+            .is_none()
+    );
+    harness.get_by_label(description);
+    click(&mut harness, "Deny");
+    assert_eq!(
+        harness.state().sent,
+        vec![UserCommand::AnswerAction {
+            id: 8,
+            approved: false
+        }]
+    );
+    assert!(harness.query_by_label(description).is_none());
+}
+
+#[test]
 fn a_command_to_confirm_shows_the_exact_line_and_allow_once_answers_it() {
     let action = UiEvent::ActionConfirmationNeeded {
         id: 7,
         technician: technician(Verification::Unverified),
+        scope: Scope::RunCommands,
         description: "systemctl restart cups".to_owned(),
     };
     let mut harness = harness(Lang::En, vec![session_active(view_and_input()), action]);

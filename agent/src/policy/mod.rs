@@ -260,6 +260,14 @@ impl Policy {
                 .map_err(|err| format!("actions.confirm: {err}"))?,
             None => default_confirmed_actions(),
         };
+        let confirmable = default_confirmed_actions();
+        if !confirm_actions.difference(confirmable).is_empty() {
+            return Err(format!(
+                "actions.confirm: only {confirmable} can be confirmed one by one; \
+                 {} are granted (or not) as a whole by the end user's consent",
+                confirm_actions.difference(confirmable)
+            ));
+        }
         let recording = match file.recording {
             Some(entry) if entry.always => {
                 let max_total_mb = entry.max_total_mb.unwrap_or(2048);

@@ -70,6 +70,10 @@ fn mistakes_are_named_and_nothing_is_half_applied() {
         ),
         ("[unatended]\nallowed = true\n", "unknown field"),
         (
+            "[actions]\nconfirm = \"commands,sysinfo\"\n",
+            "only files,commands can be confirmed one by one",
+        ),
+        (
             &format!(
                 "[[organisation]]\nname = \"A\"\npublic_key = \"{key}\"\n[unattended]\nallowed = true\ntotp_secret_file = \"missing.secret\"\n"
             ),

@@ -1,10 +1,8 @@
 //! Arbitrary bytes as a peer's TLS certificate: never a panic; a key comes out only
 //! from a well-formed Ed25519 SubjectPublicKeyInfo.
+//!
+//! The body is [`lifeline_fuzz::certificate`], shared with the workspace's corpus regression
+//! test.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use lifeline_protocol::certificate::certificate_public_key;
-
-fuzz_target!(|data: &[u8]| {
-    let _ = certificate_public_key(data);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lifeline_fuzz::certificate(data));

@@ -15,17 +15,18 @@
 //! Bytes move in 64 KiB pieces on a QUIC stream per file, so memory stays bounded
 //! whatever the size; the viewer only gets credit for a stream once an offer is
 //! accepted. The work runs on blocking threads (one per transfer), which wait on the
-//! network through the runtime's handle.
+//! network through the runtime's handle. Moving the bytes and naming the saved file is
+//! `file_io`, which the viewer compiles too.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{ErrorKind, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use lifeline_protocol::session::AgentSession;
 use lifeline_protocol::transfer::{
-    FILE_STREAM_PREFIX_LEN, FileCheck, FileFetch, FileJob, FileOffer, MAX_FILE_SIZE,
-    decode_stream_header, human_size, numbered_name, safe_file_name, sha256_of, stream_header_len,
+    FILE_STREAM_PREFIX_LEN, FileFetch, FileJob, FileOffer, MAX_FILE_SIZE, decode_stream_header,
+    human_size, numbered_name, safe_file_name, sha256_of, stream_header_len,
 };
 use lifeline_protocol::{CodeGuard, PeerMisbehaved};
 use tokio::runtime::Handle;
@@ -33,14 +34,13 @@ use tokio::sync::{mpsc, watch};
 
 use super::now;
 
-/// Bytes read or written at a time.
-const CHUNK: usize = 64 * 1024;
+// Shared with the viewer, which compiles the same file (see its header).
+#[path = "file_io.rs"]
+mod file_io;
+use file_io::{Mover, Target, download_dir, first_free_number};
+
 /// How long a file stream may take to send its header.
 const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-/// The QUIC error code for a transfer stopped on purpose.
-const STOPPED: quinn::VarInt = quinn::VarInt::from_u32(0);
-/// How many numbered names are tried before giving up.
-const MAX_NUMBER: u32 = 9999;
 
 /// What the transfer threads report to the session.
 #[derive(Debug)]
@@ -136,8 +136,7 @@ impl FileTransfers {
             )
         })?;
         let name = safe_file_name(&offer.name);
-        let number = (0..=MAX_NUMBER)
-            .find(|&n| !taken(&dir.join(numbered_name(&name, n))))
+        let number = first_free_number(&dir, &name)
             .ok_or_else(|| format!("too many files named like {name} in the Downloads folder"))?;
         let description = format!(
             "receive the file {} ({}) into {}",
@@ -243,13 +242,20 @@ impl FileTransfers {
         let reports = self.reports_tx.clone();
         let handle = Handle::current();
         tokio::task::spawn_blocking(move || {
+            let mut stream = stream;
             let target = Target {
-                dir,
-                name,
-                number,
+                dir: &dir,
+                name: &name,
+                first_number: number,
                 id,
             };
-            let (result, stream) = receive_file(&handle, stream, &header, &target, stop);
+            let mut mover = Mover {
+                handle: &handle,
+                stop,
+                progress: &mut |_| {},
+            };
+            let result = file_io::receive(&mut mover, &mut stream, &header, &target)
+                .map_err(|err| err.explain(&dir, "the end user's", "the technician's side"));
             let _ = reports.send(FileReport::Finished {
                 id,
                 result,
@@ -285,8 +291,14 @@ impl FileTransfers {
         let connection = self.connection.clone();
         let handle = Handle::current();
         tokio::task::spawn_blocking(move || {
-            let result = send_file(&handle, &connection, &header, &path, &offer, stop)
-                .map(|()| String::new());
+            let mut mover = Mover {
+                handle: &handle,
+                stop,
+                progress: &mut |_| {},
+            };
+            let result = file_io::send(&mut mover, &connection, &header, &path, &offer)
+                .map(|()| String::new())
+                .map_err(|err| err.explain(&path, "the end user's", "the technician's side"));
             let _ = reports.send(FileReport::Finished {
                 id,
                 result,
@@ -315,28 +327,6 @@ impl Drop for FileTransfers {
             let _ = stop.send(true);
         }
     }
-}
-
-/// Where received files go: the end user's Downloads folder, else `~/Downloads` when it
-/// exists, else `Downloads` in the agent's data folder.
-pub(crate) fn download_dir(data_dir: &Path) -> PathBuf {
-    let user = directories::UserDirs::new();
-    if let Some(dir) = user.as_ref().and_then(|dirs| dirs.download_dir()) {
-        return dir.to_path_buf();
-    }
-    if let Some(home) = user
-        .as_ref()
-        .map(|dirs| dirs.home_dir().join("Downloads"))
-        .filter(|dir| dir.is_dir())
-    {
-        return home;
-    }
-    data_dir.join("Downloads")
-}
-
-/// Whether something (a file, a folder, even a dangling link) has this name.
-fn taken(path: &Path) -> bool {
-    std::fs::symlink_metadata(path).is_ok()
 }
 
 /// A fetch: the full path (links resolved, `~` is the home folder), which must be a
@@ -437,272 +427,10 @@ fn cut_header(err: &quinn::ReadExactError) -> PeerMisbehaved {
     }
 }
 
-/// Where an offered file is saved.
-struct Target {
-    dir: PathBuf,
-    name: String,
-    number: u32,
-    id: u32,
-}
-
-/// A partial file next to its final place; removed when dropped unless committed.
-struct PartFile {
-    path: PathBuf,
-    file: File,
-    committed: bool,
-}
-
-impl PartFile {
-    fn create(target: &Target) -> std::io::Result<Self> {
-        let mut attempt = 0u32;
-        loop {
-            let path = target.dir.join(format!(
-                ".{}.{}-{attempt}.lifeline-part",
-                target.name, target.id
-            ));
-            match File::options().write(true).create_new(true).open(&path) {
-                Ok(file) => {
-                    return Ok(Self {
-                        path,
-                        file,
-                        committed: false,
-                    });
-                }
-                Err(err) if err.kind() == ErrorKind::AlreadyExists && attempt < 100 => {
-                    attempt += 1;
-                }
-                Err(err) => return Err(err),
-            }
-        }
-    }
-
-    /// Syncs the file and gives it its final name, never replacing a file: the planned
-    /// number or the next free one. Returns the name used.
-    fn commit(mut self, target: &Target) -> Result<String, String> {
-        self.file
-            .sync_all()
-            .map_err(|err| write_error(&err, &target.dir))?;
-        for number in target.number..=MAX_NUMBER {
-            let name = numbered_name(&target.name, number);
-            let path = target.dir.join(&name);
-            match std::fs::hard_link(&self.path, &path) {
-                Ok(()) => {
-                    // The partial name goes when `self` drops; the final one stays.
-                    return Ok(name);
-                }
-                Err(err) if err.kind() == ErrorKind::AlreadyExists => {}
-                // File systems without links (FAT): rename when the name is free.
-                Err(_) if !taken(&path) => {
-                    std::fs::rename(&self.path, &path)
-                        .map_err(|err| write_error(&err, &target.dir))?;
-                    self.committed = true;
-                    return Ok(name);
-                }
-                Err(_) => {}
-            }
-        }
-        Err(format!(
-            "too many files named like {} in {}",
-            target.name,
-            target.dir.display()
-        ))
-    }
-}
-
-impl Drop for PartFile {
-    fn drop(&mut self) {
-        if !self.committed
-            && let Err(err) = std::fs::remove_file(&self.path)
-        {
-            tracing::warn!(
-                "cannot remove the partial file {}: {err}",
-                self.path.display()
-            );
-        }
-    }
-}
-
-/// A write failure in words, for both people.
-fn write_error(err: &std::io::Error, dir: &Path) -> String {
-    if err.kind() == ErrorKind::StorageFull {
-        "the end user's disk is full: the file was not saved".to_owned()
-    } else {
-        format!("cannot write the file into {}: {err}", dir.display())
-    }
-}
-
-/// Writes the stream's bytes into a partial file, checks them, and saves the file.
-/// Returns the name it was saved under, or why not; and the stream.
-fn receive_file(
-    handle: &Handle,
-    mut stream: quinn::RecvStream,
-    header: &FileOffer,
-    target: &Target,
-    mut stop: watch::Receiver<bool>,
-) -> (Result<String, String>, quinn::RecvStream) {
-    let mut part = match PartFile::create(target) {
-        Ok(part) => part,
-        Err(err) => {
-            let _ = stream.stop(STOPPED);
-            return (Err(write_error(&err, &target.dir)), stream);
-        }
-    };
-    let mut check = FileCheck::new(header.size, header.sha256);
-    loop {
-        let chunk = handle.block_on(async {
-            tokio::select! {
-                chunk = stream.read_chunk(CHUNK, true) => Some(chunk),
-                _ = stop.wait_for(|stopped| *stopped) => None,
-            }
-        });
-        let bytes = match chunk {
-            None => {
-                let _ = stream.stop(STOPPED);
-                return (Err("the transfer was stopped".to_owned()), stream);
-            }
-            Some(Ok(Some(chunk))) => chunk.bytes,
-            Some(Ok(None)) => break,
-            Some(Err(err)) => {
-                return (
-                    Err(format!("the technician's side stopped sending ({err})")),
-                    stream,
-                );
-            }
-        };
-        if let Err(err) = check.update(&bytes) {
-            let _ = stream.stop(STOPPED);
-            return (Err(err.to_string()), stream);
-        }
-        if let Err(err) = part.file.write_all(&bytes) {
-            let _ = stream.stop(STOPPED);
-            return (Err(write_error(&err, &target.dir)), stream);
-        }
-    }
-    let result = check
-        .finish()
-        .map_err(|err| err.to_string())
-        .and_then(|()| part.commit(target));
-    (result, stream)
-}
-
-/// Opens a file stream, sends the header and the file's bytes, and checks that they
-/// are still the file announced.
-fn send_file(
-    handle: &Handle,
-    connection: &quinn::Connection,
-    header: &[u8],
-    path: &Path,
-    offer: &FileOffer,
-    mut stop: watch::Receiver<bool>,
-) -> Result<(), String> {
-    let mut file =
-        File::open(path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
-    let mut stream = handle
-        .block_on(connection.open_uni())
-        .map_err(|err| format!("the connection failed: {err}"))?;
-    let mut check = FileCheck::new(offer.size, offer.sha256);
-    let mut buffer = vec![0u8; CHUNK];
-    write_or_stop(handle, &mut stream, header, &mut stop)?;
-    loop {
-        let n = match file.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(err) if err.kind() == ErrorKind::Interrupted => continue,
-            Err(err) => {
-                let _ = stream.reset(STOPPED);
-                return Err(format!("cannot read {}: {err}", path.display()));
-            }
-        };
-        if check.update(&buffer[..n]).is_err() {
-            let _ = stream.reset(STOPPED);
-            return Err(changed(path));
-        }
-        write_or_stop(handle, &mut stream, &buffer[..n], &mut stop)?;
-    }
-    if check.finish().is_err() {
-        let _ = stream.reset(STOPPED);
-        return Err(changed(path));
-    }
-    stream
-        .finish()
-        .map_err(|err| format!("the connection failed: {err}"))
-}
-
-/// Writes `bytes`, unless the transfer is stopped first (the stream is then reset).
-fn write_or_stop(
-    handle: &Handle,
-    stream: &mut quinn::SendStream,
-    bytes: &[u8],
-    stop: &mut watch::Receiver<bool>,
-) -> Result<(), String> {
-    let sent = handle.block_on(async {
-        tokio::select! {
-            written = stream.write_all(bytes) => Some(written),
-            _ = stop.wait_for(|stopped| *stopped) => None,
-        }
-    });
-    match sent {
-        Some(Ok(())) => Ok(()),
-        Some(Err(err)) => Err(format!("the technician's side stopped it ({err})")),
-        None => {
-            let _ = stream.reset(STOPPED);
-            Err("the transfer was stopped".to_owned())
-        }
-    }
-}
-
-fn changed(path: &Path) -> String {
-    format!(
-        "{} changed while it was being sent; ask for it again",
-        path.display()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
     use super::*;
-
-    fn target(dir: &Path, name: &str, number: u32) -> Target {
-        Target {
-            dir: dir.to_path_buf(),
-            name: name.to_owned(),
-            number,
-            id: 7,
-        }
-    }
-
-    #[test]
-    fn a_committed_file_never_replaces_one_and_its_partial_file_goes() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("report.pdf"), b"old").unwrap();
-        let target = target(dir.path(), "report.pdf", 0);
-        let mut part = PartFile::create(&target).unwrap();
-        part.file.write_all(b"new").unwrap();
-        assert_eq!(part.commit(&target).unwrap(), "report (1).pdf");
-        assert_eq!(
-            std::fs::read(dir.path().join("report.pdf")).unwrap(),
-            b"old"
-        );
-        assert_eq!(
-            std::fs::read(dir.path().join("report (1).pdf")).unwrap(),
-            b"new"
-        );
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names.len(), 2, "{names:?}");
-    }
-
-    #[test]
-    fn an_abandoned_partial_file_is_removed() {
-        let dir = tempfile::tempdir().unwrap();
-        let part = PartFile::create(&target(dir.path(), "x.bin", 0)).unwrap();
-        assert!(part.path.exists());
-        drop(part);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-    }
 
     #[test]
     fn fetches_resolve_links_and_refuse_folders_and_relative_paths() {
@@ -745,14 +473,5 @@ mod tests {
         );
         let offer = hash_file(1, &real).unwrap();
         assert_eq!((offer.name.as_str(), offer.size), ("notes.txt", 5));
-    }
-
-    #[test]
-    fn a_full_disk_is_said_plainly() {
-        let err = std::io::Error::from(ErrorKind::StorageFull);
-        assert_eq!(
-            write_error(&err, Path::new("/home/ann/Downloads")),
-            "the end user's disk is full: the file was not saved"
-        );
     }
 }

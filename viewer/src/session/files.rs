@@ -17,35 +17,34 @@
 //! a blocking thread per transfer, so memory stays bounded; progress is reported about
 //! every 256 KiB.
 //!
-//! The partial-file handling mirrors `agent/src/session/files.rs` (see
-//! `ARCHITECTURE.md`, known duplication).
+//! Moving the bytes and naming the saved file is the agent's `file_io.rs`, compiled here
+//! too (see its header).
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 
 use lifeline_protocol::PeerMisbehaved;
 use lifeline_protocol::session::ViewerSession;
 use lifeline_protocol::transfer::{
-    FILE_STREAM_PREFIX_LEN, FileCheck, FileOffer, Sha256, decode_stream_header,
-    encode_stream_header, numbered_name, safe_file_name, sha256_of, stream_header_len,
+    FILE_STREAM_PREFIX_LEN, FileOffer, Sha256, decode_stream_header, encode_stream_header,
+    safe_file_name, sha256_of, stream_header_len,
 };
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, watch};
 
 use crate::link::{FileDirection, FileUpdate, SessionEnd, Update};
 
-/// Bytes read or written at a time.
-const CHUNK: usize = 64 * 1024;
+// The agent's file, compiled here too, so that receiving and naming files exists once
+// (see its header and ARCHITECTURE.md).
+#[path = "../../../agent/src/session/file_io.rs"]
+mod file_io;
+use file_io::{Mover, Target, download_dir, first_free_number};
+
 /// Progress is reported after at least this many bytes.
 const PROGRESS_STEP: u64 = 256 * 1024;
 /// How long a file stream may take to send its header.
 const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-/// The QUIC error code for a transfer stopped on purpose.
-const STOPPED: quinn::VarInt = quinn::VarInt::from_u32(0);
-/// How many numbered names are tried before giving up.
-const MAX_NUMBER: u32 = 9999;
 
 /// What the transfer threads report to the session.
 #[derive(Debug)]
@@ -224,13 +223,15 @@ impl FileTransfers {
         let offer = offer.clone();
         let handle = Handle::current();
         tokio::task::spawn_blocking(move || {
-            let mover = Mover {
+            let mut progress = progress_reporter(&reports, offer.id, offer.size);
+            let mut mover = Mover {
                 handle: &handle,
-                reports: &reports,
-                id: offer.id,
                 stop,
+                progress: &mut progress,
             };
-            let result = send_file(mover, &connection, &header, &path, &offer).map(|()| None);
+            let result = file_io::send(&mut mover, &connection, &header, &path, &offer)
+                .map(|()| None)
+                .map_err(|err| err.explain(&path, "this computer's", "the agent"));
             let _ = reports.send(FileReport::Finished {
                 id: offer.id,
                 result,
@@ -351,13 +352,23 @@ impl FileTransfers {
         let reports = self.reports_tx.clone();
         let handle = Handle::current();
         tokio::task::spawn_blocking(move || {
-            let mover = Mover {
-                handle: &handle,
-                reports: &reports,
+            let mut stream = stream;
+            let name = safe_file_name(&header.name);
+            let target = Target {
+                dir: &dir,
+                name: &name,
+                first_number: first_free_number(&dir, &name).unwrap_or(0),
                 id: header.id,
-                stop,
             };
-            let result = receive_file(mover, stream, &header, &dir).map(Some);
+            let mut progress = progress_reporter(&reports, header.id, header.size);
+            let mut mover = Mover {
+                handle: &handle,
+                stop,
+                progress: &mut progress,
+            };
+            let result = file_io::receive(&mut mover, &mut stream, &header, &target)
+                .map(|saved| Some(dir.join(saved)))
+                .map_err(|err| err.explain(&dir, "this computer's", "the agent"));
             let _ = reports.send(FileReport::Finished {
                 id: header.id,
                 result,
@@ -417,21 +428,19 @@ impl Drop for FileTransfers {
     }
 }
 
-/// Where fetched files go: this computer's Downloads folder, else `~/Downloads` when it
-/// exists, else `Downloads` in the viewer's data folder.
-pub(crate) fn download_dir(data_dir: &Path) -> PathBuf {
-    let user = directories::UserDirs::new();
-    if let Some(dir) = user.as_ref().and_then(|dirs| dirs.download_dir()) {
-        return dir.to_path_buf();
+/// Reports progress about every [`PROGRESS_STEP`] bytes, and at the end.
+fn progress_reporter(
+    reports: &mpsc::UnboundedSender<FileReport>,
+    id: u32,
+    total: u64,
+) -> impl FnMut(u64) + '_ {
+    let mut last = 0;
+    move |done| {
+        if done - last >= PROGRESS_STEP || done == total {
+            last = done;
+            let _ = reports.send(FileReport::Progress { id, done });
+        }
     }
-    if let Some(home) = user
-        .as_ref()
-        .map(|dirs| dirs.home_dir().join("Downloads"))
-        .filter(|dir| dir.is_dir())
-    {
-        return home;
-    }
-    data_dir.join("Downloads")
 }
 
 fn hash_local(path: &Path) -> Result<(u64, Sha256), String> {
@@ -488,237 +497,10 @@ async fn read_header(
     Ok(Some((decode_stream_header(&body)?, stream)))
 }
 
-/// What a transfer thread needs to wait on the network and report.
-struct Mover<'a> {
-    handle: &'a Handle,
-    reports: &'a mpsc::UnboundedSender<FileReport>,
-    id: u32,
-    stop: watch::Receiver<bool>,
-}
-
-impl Mover<'_> {
-    fn progress(&self, done: u64, last: &mut u64, total: u64) {
-        if done - *last >= PROGRESS_STEP || done == total {
-            *last = done;
-            let _ = self
-                .reports
-                .send(FileReport::Progress { id: self.id, done });
-        }
-    }
-}
-
-/// A partial file in the Downloads folder; removed when dropped unless committed.
-struct PartFile {
-    path: PathBuf,
-    file: File,
-    committed: bool,
-}
-
-impl PartFile {
-    fn create(dir: &Path, name: &str, id: u32) -> std::io::Result<Self> {
-        let mut attempt = 0u32;
-        loop {
-            let path = dir.join(format!(".{name}.{id}-{attempt}.lifeline-part"));
-            match File::options().write(true).create_new(true).open(&path) {
-                Ok(file) => {
-                    return Ok(Self {
-                        path,
-                        file,
-                        committed: false,
-                    });
-                }
-                Err(err) if err.kind() == ErrorKind::AlreadyExists && attempt < 100 => {
-                    attempt += 1;
-                }
-                Err(err) => return Err(err),
-            }
-        }
-    }
-
-    /// Syncs the file and gives it the first free numbered name, never replacing a
-    /// file. Returns its path.
-    fn commit(mut self, dir: &Path, name: &str) -> Result<PathBuf, String> {
-        self.file.sync_all().map_err(|err| write_error(&err, dir))?;
-        for number in 0..=MAX_NUMBER {
-            let path = dir.join(numbered_name(name, number));
-            match std::fs::hard_link(&self.path, &path) {
-                Ok(()) => return Ok(path),
-                Err(err) if err.kind() == ErrorKind::AlreadyExists => {}
-                // File systems without links (FAT): rename when the name is free.
-                Err(_) if std::fs::symlink_metadata(&path).is_err() => {
-                    std::fs::rename(&self.path, &path).map_err(|err| write_error(&err, dir))?;
-                    self.committed = true;
-                    return Ok(path);
-                }
-                Err(_) => {}
-            }
-        }
-        Err(format!(
-            "too many files named like {name} in {}",
-            dir.display()
-        ))
-    }
-}
-
-impl Drop for PartFile {
-    fn drop(&mut self) {
-        if !self.committed
-            && let Err(err) = std::fs::remove_file(&self.path)
-        {
-            tracing::warn!(
-                "cannot remove the partial file {}: {err}",
-                self.path.display()
-            );
-        }
-    }
-}
-
-fn write_error(err: &std::io::Error, dir: &Path) -> String {
-    if err.kind() == ErrorKind::StorageFull {
-        "this computer's disk is full: the file was not saved".to_owned()
-    } else {
-        format!("cannot write the file into {}: {err}", dir.display())
-    }
-}
-
-/// Writes a fetched file's bytes into a partial file, checks them and saves the file.
-fn receive_file(
-    mut mover: Mover<'_>,
-    mut stream: quinn::RecvStream,
-    header: &FileOffer,
-    dir: &Path,
-) -> Result<PathBuf, String> {
-    std::fs::create_dir_all(dir).map_err(|err| write_error(&err, dir))?;
-    let name = safe_file_name(&header.name);
-    let mut part = PartFile::create(dir, &name, header.id).map_err(|err| {
-        let _ = stream.stop(STOPPED);
-        write_error(&err, dir)
-    })?;
-    let mut check = FileCheck::new(header.size, header.sha256);
-    let mut last = 0;
-    loop {
-        let chunk = mover.handle.block_on(async {
-            tokio::select! {
-                chunk = stream.read_chunk(CHUNK, true) => Some(chunk),
-                _ = mover.stop.wait_for(|stopped| *stopped) => None,
-            }
-        });
-        let bytes = match chunk {
-            None => {
-                let _ = stream.stop(STOPPED);
-                return Err("the transfer was stopped".to_owned());
-            }
-            Some(Ok(Some(chunk))) => chunk.bytes,
-            Some(Ok(None)) => break,
-            Some(Err(err)) => return Err(format!("the agent stopped sending ({err})")),
-        };
-        if let Err(err) = check.update(&bytes) {
-            let _ = stream.stop(STOPPED);
-            return Err(err.to_string());
-        }
-        if let Err(err) = part.file.write_all(&bytes) {
-            let _ = stream.stop(STOPPED);
-            return Err(write_error(&err, dir));
-        }
-        mover.progress(check.received(), &mut last, header.size);
-    }
-    check.finish().map_err(|err| err.to_string())?;
-    part.commit(dir, &name)
-}
-
-/// Sends an accepted file on a stream of its own, checking it is still the file
-/// offered.
-fn send_file(
-    mut mover: Mover<'_>,
-    connection: &quinn::Connection,
-    header: &[u8],
-    path: &Path,
-    offer: &FileOffer,
-) -> Result<(), String> {
-    let mut file =
-        File::open(path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
-    let mut stream = mover
-        .handle
-        .block_on(connection.open_uni())
-        .map_err(|err| format!("the connection failed: {err}"))?;
-    let mut check = FileCheck::new(offer.size, offer.sha256);
-    let mut buffer = vec![0u8; CHUNK];
-    let mut last = 0;
-    write_or_stop(&mut mover, &mut stream, header)?;
-    loop {
-        let n = match file.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(err) if err.kind() == ErrorKind::Interrupted => continue,
-            Err(err) => {
-                let _ = stream.reset(STOPPED);
-                return Err(format!("cannot read {}: {err}", path.display()));
-            }
-        };
-        if check.update(&buffer[..n]).is_err() {
-            let _ = stream.reset(STOPPED);
-            return Err(changed(path));
-        }
-        write_or_stop(&mut mover, &mut stream, &buffer[..n])?;
-        mover.progress(check.received(), &mut last, offer.size);
-    }
-    if check.finish().is_err() {
-        let _ = stream.reset(STOPPED);
-        return Err(changed(path));
-    }
-    stream
-        .finish()
-        .map_err(|err| format!("the connection failed: {err}"))
-}
-
-fn write_or_stop(
-    mover: &mut Mover<'_>,
-    stream: &mut quinn::SendStream,
-    bytes: &[u8],
-) -> Result<(), String> {
-    let sent = mover.handle.block_on(async {
-        tokio::select! {
-            written = stream.write_all(bytes) => Some(written),
-            _ = mover.stop.wait_for(|stopped| *stopped) => None,
-        }
-    });
-    match sent {
-        Some(Ok(())) => Ok(()),
-        Some(Err(err)) => Err(format!("the agent stopped it ({err})")),
-        None => {
-            let _ = stream.reset(STOPPED);
-            Err("the transfer was stopped".to_owned())
-        }
-    }
-}
-
-fn changed(path: &Path) -> String {
-    format!(
-        "{} changed while it was being sent; send it again",
-        path.display()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
     use super::*;
-
-    #[test]
-    fn a_fetched_file_never_replaces_a_local_one() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("notes.txt"), b"mine").unwrap();
-        let mut part = PartFile::create(dir.path(), "notes.txt", 3).unwrap();
-        part.file.write_all(b"theirs").unwrap();
-        let path = part.commit(dir.path(), "notes.txt").unwrap();
-        assert_eq!(path, dir.path().join("notes (1).txt"));
-        assert_eq!(
-            std::fs::read(dir.path().join("notes.txt")).unwrap(),
-            b"mine"
-        );
-        assert_eq!(std::fs::read(&path).unwrap(), b"theirs");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
-    }
 
     #[test]
     fn folders_are_not_offered() {

@@ -54,6 +54,10 @@ fn transport_config() -> quinn::TransportConfig {
     transport.max_concurrent_bidi_streams(quinn::VarInt::from_u32(1));
     transport.max_concurrent_uni_streams(quinn::VarInt::from_u32(0));
     transport.datagram_receive_buffer_size(Some(64 * 1024));
+    // BBR paces to the path's measured bandwidth and does not read random loss as
+    // congestion (Cubic's window collapses at 2% loss on a long path); the video's own
+    // rate control keeps queues short on top of it.
+    transport.congestion_controller_factory(Arc::new(quinn::congestion::BbrConfig::default()));
     transport
 }
 

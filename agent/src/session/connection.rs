@@ -144,6 +144,8 @@ impl Connection {
             .map_err(|_| {
                 anyhow::anyhow!("no control stream within {CONTROL_STREAM_TIMEOUT:?}")
             })??;
+        // Control messages (consent, permissions, the end) never wait behind video.
+        send.set_priority(i32::MAX)?;
         let agent = AgentSession::new(AgentConfig {
             local: shared.fingerprint,
             peer,
@@ -377,8 +379,9 @@ impl Connection {
         let connection = self.connection.clone();
         // Older frames leave first: each builds on the one before, and a small frame
         // overtaking a large keyframe on a slow link is of no use before it. Video goes
-        // before bulk data (priority 0).
-        let priority = i32::MAX - i32::try_from(frame.header.sequence % (1 << 30)).unwrap_or(0);
+        // after the control stream (i32::MAX) and before bulk data (priority 0).
+        let priority =
+            i32::MAX - 1 - i32::try_from(frame.header.sequence % (1 << 30)).unwrap_or(0);
         tokio::spawn(async move {
             let _permit = permit;
             let result = async {

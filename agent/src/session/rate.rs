@@ -10,8 +10,10 @@
 //!   beyond that the pipeline waits.
 //! - **QUIC**: the smoothed RTT sizes the in-flight limit and spaces the cuts; a
 //!   congestion event of the transport caps the bitrate at what its congestion window
-//!   carries per round trip; a link that carries nothing at all (no datagram while
-//!   frames are in flight) is an outage, not congestion, and cuts nothing.
+//!   carries per round trip; a frame late because its packets were lost and sent again
+//!   (losses, while the smoothed RTT stays near its minimum) is not a queue; a link
+//!   that carries nothing at all (no datagram while frames are in flight) is an
+//!   outage, not congestion, and cuts nothing.
 //! - **Dropped frames** in a receiver report: the viewer falls behind: cut.
 //!
 //! A calm link raises the bitrate by 12% every half second (5% near where the link last
@@ -33,12 +35,14 @@ pub const MIN_BITRATE_BPS: u32 = 150_000;
 /// Default ceiling.
 pub const MAX_BITRATE_BPS: u32 = 8_000_000;
 /// Where a session starts.
-pub const START_BITRATE_BPS: u32 = 4_000_000;
+pub const START_BITRATE_BPS: u32 = 2_000_000;
 /// Highest frame rate.
 pub const MAX_FRAME_RATE_HZ: u32 = 30;
 
 /// How long the empty-link delay is remembered.
 const BASE_WINDOW: Duration = Duration::from_secs(10);
+/// Time allowed for the viewer to decode and report a frame, on top of the round trip.
+const BASE_DECODE: Duration = Duration::from_millis(30);
 /// Queueing tolerated beyond a frame's own transmission time.
 const QUEUE_MARGIN: Duration = Duration::from_millis(50);
 /// How long the bitrate must call for a lower scale before it changes.
@@ -60,6 +64,10 @@ pub struct LinkStats {
     pub congestion_events: u64,
     /// UDP datagrams received so far (anything at all from the viewer).
     pub datagrams_received: u64,
+    /// The smallest round trip seen: the path without queues.
+    pub min_rtt: Duration,
+    /// Packets lost so far.
+    pub lost_packets: u64,
 }
 
 impl LinkStats {
@@ -71,6 +79,8 @@ impl LinkStats {
             cwnd_bytes: stats.path.cwnd,
             congestion_events: stats.path.congestion_events,
             datagrams_received: stats.udp_rx.datagrams,
+            min_rtt: stats.path.min_rtt,
+            lost_packets: stats.path.lost_packets,
         }
     }
 }
@@ -151,6 +161,7 @@ pub struct RateController {
     last_increase: Instant,
     last_overuse_bps: Option<(Instant, u32)>,
     waited_at: Option<Instant>,
+    last_loss: Option<Instant>,
 }
 
 impl RateController {
@@ -175,6 +186,7 @@ impl RateController {
             last_increase: now,
             last_overuse_bps: None,
             waited_at: None,
+            last_loss: None,
         }
     }
 
@@ -274,6 +286,9 @@ impl RateController {
             && now.duration_since(self.link_heard_at) > STALL_AFTER.max(link.rtt * 2)
         {
             self.stalled = true;
+        }
+        if link.lost_packets > self.link.lost_packets {
+            self.last_loss = Some(now);
         }
         if link.congestion_events > self.link.congestion_events
             && self.link.congestion_events > 0
@@ -394,12 +409,17 @@ impl RateController {
             .is_none_or(|last| now.duration_since(last) >= spacing)
     }
 
+    /// The empty-link delay of a frame: the smallest seen lately, and never more than
+    /// QUIC's smallest round trip plus a little for decoding (a session that starts on
+    /// a slow link has seen no frame arrive without a queue).
     fn base_delay(&self) -> Duration {
-        self.base_delays
-            .iter()
-            .map(|(_, delay)| *delay)
-            .min()
-            .unwrap_or(self.link.rtt)
+        let seen = self.base_delays.iter().map(|(_, delay)| *delay).min();
+        let path = (!self.link.min_rtt.is_zero()).then(|| self.link.min_rtt + BASE_DECODE);
+        match (seen, path) {
+            (Some(seen), Some(path)) => seen.min(path),
+            (Some(only), None) | (None, Some(only)) => only,
+            (None, None) => self.link.rtt,
+        }
     }
 
     /// Delay a frame of `bytes` may have beyond the empty-link delay.
@@ -422,12 +442,23 @@ impl RateController {
         }
         self.base_delays.push_back((now, delay));
         let queue = delay.saturating_sub(self.base_delay());
-        if queue > self.allowance(bytes) {
+        if queue > self.allowance(bytes) && !self.late_from_loss(now) {
             tracing::debug!(?delay, base = ?self.base_delay(), bytes, "a frame took longer than the link allows");
             self.overuse(now);
         } else if queue < self.allowance(bytes) / 2 {
             self.calm(now);
         }
+    }
+
+    /// Whether a late frame is explained by packets lost and sent again rather than by
+    /// a queue: losses in the last second while QUIC's smoothed round trip stays close
+    /// to its minimum.
+    fn late_from_loss(&self, now: Instant) -> bool {
+        let recent_loss = self
+            .last_loss
+            .is_some_and(|at| now.duration_since(at) < Duration::from_secs(1));
+        let transport_queue = self.link.rtt.saturating_sub(self.link.min_rtt);
+        recent_loss && transport_queue < (self.link.min_rtt / 4).max(Duration::from_millis(20))
     }
 
     fn overuse(&mut self, now: Instant) {
@@ -580,6 +611,7 @@ mod tests {
                     cwnd_bytes: 1_000_000,
                     congestion_events: 0,
                     datagrams_received: datagrams,
+                    ..LinkStats::default()
                 },
             );
             if now >= next_capture {
@@ -696,6 +728,7 @@ mod tests {
             cwnd_bytes: 100_000,
             congestion_events: 0,
             datagrams_received: 5,
+            ..LinkStats::default()
         };
         rate.on_link(t0, link);
         rate.on_sent(t0, 1, 10_000);
@@ -736,6 +769,7 @@ mod tests {
             cwnd_bytes: 12_500,
             congestion_events: 1,
             datagrams_received: 1,
+            ..LinkStats::default()
         };
         rate.on_link(t0, link);
         rate.on_link(
@@ -750,6 +784,47 @@ mod tests {
             900_000,
             "90% of 12.5 KB per 100 ms"
         );
+    }
+
+    #[test]
+    fn a_frame_late_from_loss_recovery_is_not_a_queue() {
+        let t0 = Instant::now();
+        let mut rate = RateController::new(t0, QualityPreference::Quality);
+        let link = LinkStats {
+            rtt: 152 * MS,
+            min_rtt: 150 * MS,
+            cwnd_bytes: 200_000,
+            datagrams_received: 1,
+            ..LinkStats::default()
+        };
+        rate.on_link(t0, link);
+        rate.on_sent(t0, 1, 5_000);
+        rate.on_report(t0 + 160 * MS, 1, 0);
+        // Frame 2 lost a packet: it arrives a round trip late, with QUIC's RTT unchanged.
+        rate.on_link(
+            t0 + 200 * MS,
+            LinkStats {
+                lost_packets: 1,
+                datagrams_received: 2,
+                ..link
+            },
+        );
+        rate.on_sent(t0 + 200 * MS, 2, 5_000);
+        rate.on_report(t0 + 520 * MS, 2, 0);
+        assert_eq!(rate.plan().bitrate_bps, START_BITRATE_BPS);
+        // The same delay with QUIC's RTT grown is a queue.
+        rate.on_link(
+            t0 + 600 * MS,
+            LinkStats {
+                rtt: 300 * MS,
+                lost_packets: 1,
+                datagrams_received: 3,
+                ..link
+            },
+        );
+        rate.on_sent(t0 + 600 * MS, 3, 5_000);
+        rate.on_report(t0 + 920 * MS, 3, 0);
+        assert!(rate.plan().bitrate_bps < START_BITRATE_BPS);
     }
 
     #[test]

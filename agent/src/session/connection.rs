@@ -380,8 +380,7 @@ impl Connection {
         // Older frames leave first: each builds on the one before, and a small frame
         // overtaking a large keyframe on a slow link is of no use before it. Video goes
         // after the control stream (i32::MAX) and before bulk data (priority 0).
-        let priority =
-            i32::MAX - 1 - i32::try_from(frame.header.sequence % (1 << 30)).unwrap_or(0);
+        let priority = i32::MAX - 1 - i32::try_from(frame.header.sequence % (1 << 30)).unwrap_or(0);
         tokio::spawn(async move {
             let _permit = permit;
             let result = async {

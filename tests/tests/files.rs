@@ -90,13 +90,14 @@ fn content(len: usize) -> Vec<u8> {
 }
 
 /// Runs a headless viewer (in its own home) with `script`, answers the agent's file
-/// question with `answer`, and returns the run and the question the end user saw.
+/// question with `answer`, and returns the run, the question the end user saw and the
+/// technician's audit log.
 fn run_script(
     agent: &mut Agent,
     viewer_home: &Home,
     script: &str,
     answer: &str,
-) -> (ViewerRun, String) {
+) -> (ViewerRun, String, Vec<serde_json::Value>) {
     run_script_asking(agent, viewer_home, script, answer, "view,files")
 }
 
@@ -107,7 +108,7 @@ fn run_script_asking(
     script: &str,
     answer: &str,
     scopes: &str,
-) -> (ViewerRun, String) {
+) -> (ViewerRun, String, Vec<serde_json::Value>) {
     let dir = tempfile::tempdir().unwrap();
     let script_path = dir.path().join("script.txt");
     std::fs::write(&script_path, script).unwrap();
@@ -118,6 +119,7 @@ fn run_script_asking(
     std::fs::create_dir_all(&viewer_dir).unwrap();
     let script_arg = script_path.display().to_string();
     let scopes = scopes.to_owned();
+    let viewer_audit = viewer_dir.join("audit.jsonl");
     let viewer = std::thread::spawn(move || {
         if scopes.split(',').any(|scope| scope == "view") {
             run_headless_viewer_wrapped(
@@ -142,7 +144,13 @@ fn run_script_asking(
     }
     let question = agent.stdout();
     agent.type_line(answer);
-    (viewer.join().unwrap(), question)
+    let run = viewer.join().unwrap();
+    let audit = std::fs::read_to_string(viewer_audit)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    (run, question, audit)
 }
 
 /// A headless viewer asking for `scopes` without `view` (so without a frame to save),
@@ -197,7 +205,7 @@ fn an_approved_file_arrives_intact_in_the_end_users_downloads() {
     let local = tempfile::tempdir().unwrap();
     let path = local.path().join("report.bin");
     std::fs::write(&path, &bytes).unwrap();
-    let (run, question) = run_script(
+    let (run, question, viewer_audit) = run_script(
         &mut agent,
         &viewer_home,
         &format!("send {}\n", path.display()),
@@ -236,6 +244,12 @@ fn an_approved_file_arrives_intact_in_the_end_users_downloads() {
             .is_some_and(|s| s.contains(&sha256))
     };
     assert!(audit.iter().any(|line| mentions(line, "action_requested")));
+    // The technician's own log has the offer and where it went.
+    assert!(viewer_audit.iter().any(|line| {
+        line["action"]["action"]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains(&sha256) && s.ends_with("saved as \"report (1).bin\""))
+    }));
     assert!(audit.iter().any(|line| {
         line["action"]["action_answered"]["approved"] == true
             && line["action"]["action_answered"]["summary"]
@@ -259,7 +273,7 @@ fn a_refused_file_never_appears() {
     let local = tempfile::tempdir().unwrap();
     let path = local.path().join("setup.exe");
     std::fs::write(&path, content(10_000)).unwrap();
-    let (run, _) = run_script(
+    let (run, _, _) = run_script(
         &mut agent,
         &viewer_home,
         &format!("send {}\n", path.display()),
@@ -293,7 +307,7 @@ fn a_fetched_file_reaches_the_technicians_downloads_byte_for_byte() {
     let bytes = content(1_500_000);
     std::fs::create_dir_all(home.path().join("Documents")).unwrap();
     std::fs::write(home.path().join("Documents/notes.txt"), &bytes).unwrap();
-    let (run, question) = run_script(
+    let (run, question, viewer_audit) = run_script(
         &mut agent,
         &viewer_home,
         "fetch ~/Documents/notes.txt\n",
@@ -316,6 +330,11 @@ fn a_fetched_file_reaches_the_technicians_downloads_byte_for_byte() {
     assert_eq!(std::fs::read(&saved).unwrap(), bytes);
     assert_eq!(viewer_home.downloaded(), vec!["notes.txt"]);
     let sha256 = sha256_of(&bytes[..]).unwrap().1.to_string();
+    assert!(viewer_audit.iter().any(|line| {
+        line["action"]["action"]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains(&sha256) && s.contains("notes.txt"))
+    }));
     assert!(agent.audit_lines().iter().any(|line| {
         line["action"]["action"]["summary"]
             .as_str()
@@ -443,7 +462,7 @@ fn a_200_mb_file_moves_in_bounded_memory() {
     let expected = sha256_of(std::fs::File::open(&path).unwrap()).unwrap();
     let before = peak_rss_kib(agent.pid()).unwrap();
     // Files only: no video, so what grows is what the transfer holds.
-    let (run, _) = run_script_asking(
+    let (run, _, _) = run_script_asking(
         &mut agent,
         &viewer_home,
         &format!("send {}\n", path.display()),

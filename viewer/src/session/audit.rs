@@ -289,6 +289,17 @@ impl SessionAudit {
         self.write(self.technician(), action, scope, Outcome::Succeeded);
     }
 
+    /// A file transfer started or ended: `message` is `file-offer` or `file-fetch`, the
+    /// summary names the file, its size and SHA-256 (never its contents).
+    pub(crate) fn file(&mut self, message: &'static str, summary: String, outcome: Outcome) {
+        let action = AuditAction::Action {
+            message: message.to_owned(),
+            summary,
+        };
+        let scope = Some(Scope::FileTransfer);
+        self.write(self.technician(), action, scope, outcome);
+    }
+
     /// Where the session is being recorded, if it is: recorded once, when it starts.
     pub(crate) fn recording(&mut self, file: Option<&Path>) {
         let Some(file) = file else { return };

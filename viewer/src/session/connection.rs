@@ -563,6 +563,9 @@ impl Connection {
             }
         }
         self.audit.recording(self.recording.file());
+        for (message, summary, outcome) in self.files.take_audit() {
+            self.audit.file(message, summary, outcome);
+        }
     }
 
     /// The agent reported what it sends: pictures are shown at its screen's size, the

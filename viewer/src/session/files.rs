@@ -25,10 +25,11 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use lifeline_protocol::PeerMisbehaved;
+use lifeline_protocol::audit::Outcome;
 use lifeline_protocol::session::ViewerSession;
 use lifeline_protocol::transfer::{
     FILE_STREAM_PREFIX_LEN, FileOffer, Sha256, decode_stream_header, encode_stream_header,
-    safe_file_name, sha256_of, stream_header_len,
+    human_size, safe_file_name, sha256_of, stream_header_len,
 };
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, watch};
@@ -71,6 +72,10 @@ pub(super) enum FileReport {
 #[derive(Debug)]
 struct Transfer {
     ticket: u32,
+    /// `file-offer` or `file-fetch`, for the technician's audit log.
+    kind: &'static str,
+    /// The local file's name, or the remote path.
+    name: String,
     /// The local file, for a send.
     path: Option<PathBuf>,
     size: u64,
@@ -89,6 +94,8 @@ pub(super) struct FileTransfers {
     pub(super) reports: mpsc::UnboundedReceiver<FileReport>,
     next_ticket: u32,
     transfers: HashMap<u32, Transfer>,
+    /// Records for the technician's audit log, taken by [`FileTransfers::take_audit`].
+    audit: Vec<(&'static str, String, Outcome)>,
 }
 
 impl FileTransfers {
@@ -102,6 +109,7 @@ impl FileTransfers {
             reports,
             next_ticket: 1,
             transfers: HashMap::new(),
+            audit: Vec::new(),
         }
     }
 
@@ -142,12 +150,19 @@ impl FileTransfers {
             direction: FileDirection::Fetch,
             name: path.clone(),
         }));
-        match viewer.fetch_file(path) {
+        match viewer.fetch_file(path.clone()) {
             Ok(id) => {
+                self.audit.push((
+                    "file-fetch",
+                    format!("asked for {path:?}"),
+                    Outcome::Succeeded,
+                ));
                 self.transfers.insert(
                     id,
                     Transfer {
                         ticket,
+                        kind: "file-fetch",
+                        name: path,
                         path: None,
                         size: 0,
                         sha256: None,
@@ -194,6 +209,13 @@ impl FileTransfers {
     /// none: it is a command).
     pub(super) fn on_refused(&mut self, id: u32, reason: &str) -> Option<Update> {
         let transfer = self.transfers.remove(&id)?;
+        self.audit.push((
+            transfer.kind,
+            format!("{:?}", transfer.name),
+            Outcome::Refused {
+                reason: reason.to_owned(),
+            },
+        ));
         Some(Update::File(FileUpdate::Refused {
             ticket: transfer.ticket,
             reason: reason.to_owned(),
@@ -262,12 +284,18 @@ impl FileTransfers {
 
     /// Stops the transfer's thread (a partial file goes with it) and tells the window.
     fn end(&mut self, id: u32, end: &SessionEnd, update: FileUpdate) {
-        if let Some(transfer) = self.transfers.remove(&id)
-            && let Some(stop) = transfer.stop
-        {
-            let _ = stop.send(true);
+        if let Some(transfer) = self.transfers.remove(&id) {
+            if let Some(stop) = &transfer.stop {
+                let _ = stop.send(true);
+            }
+            self.audit.push(audit_of_end(&transfer, &update));
         }
         end.update(Update::File(update));
+    }
+
+    /// What the technician's audit log should record since the last call.
+    pub(super) fn take_audit(&mut self) -> Vec<(&'static str, String, Outcome)> {
+        std::mem::take(&mut self.audit)
     }
 
     /// Where the stream readers report file streams (see [`read_file_stream`]).
@@ -323,12 +351,19 @@ impl FileTransfers {
             Ok(hashed) => hashed,
             Err(reason) => return end.update(failed(reason)),
         };
-        match viewer.send_file(name, size, sha256) {
+        match viewer.send_file(name.clone(), size, sha256) {
             Ok(id) => {
+                let summary = format!(
+                    "offered {name:?}, {} ({size} bytes), SHA-256 {sha256}",
+                    human_size(size)
+                );
+                self.audit.push(("file-offer", summary, Outcome::Succeeded));
                 self.transfers.insert(
                     id,
                     Transfer {
                         ticket,
+                        kind: "file-offer",
+                        name,
                         path: Some(path),
                         size,
                         sha256: Some(sha256),
@@ -426,6 +461,33 @@ impl Drop for FileTransfers {
             }
         }
     }
+}
+
+/// The audit record of a transfer's end: the file, its size and hash when known, and
+/// where it was saved; or why it failed.
+fn audit_of_end(transfer: &Transfer, update: &FileUpdate) -> (&'static str, String, Outcome) {
+    let mut summary = format!("{:?}", transfer.name);
+    if let Some(sha256) = transfer.sha256 {
+        summary.push_str(&format!(
+            ", {} ({} bytes), SHA-256 {sha256}",
+            human_size(transfer.size),
+            transfer.size
+        ));
+    }
+    let outcome = match update {
+        FileUpdate::Done { saved_as, .. } => {
+            summary.push_str(&format!("; saved as {saved_as:?}"));
+            Outcome::Succeeded
+        }
+        FileUpdate::Refused { reason, .. } => Outcome::Refused {
+            reason: reason.clone(),
+        },
+        FileUpdate::Failed { reason, .. } => Outcome::Failed {
+            reason: reason.clone(),
+        },
+        _ => Outcome::Succeeded,
+    };
+    (transfer.kind, summary, outcome)
 }
 
 /// Reports progress about every [`PROGRESS_STEP`] bytes, and at the end.

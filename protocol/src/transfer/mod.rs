@@ -282,6 +282,43 @@ mod tests {
         assert!(decode_stream_header(&trailing[8..]).is_err());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn random_stream_headers_never_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)
+        ) {
+            if let Some(prefix) = bytes.first_chunk::<FILE_STREAM_PREFIX_LEN>() {
+                let _ = stream_header_len(prefix);
+            }
+            let _ = decode_stream_header(&bytes);
+        }
+
+        #[test]
+        fn any_offer_within_the_limits_round_trips(
+            id in proptest::prelude::any::<u32>(),
+            name in "\\PC{0,60}",
+            size in 0..=MAX_FILE_SIZE,
+            sha256 in proptest::prelude::any::<[u8; 32]>(),
+        ) {
+            let offer = FileOffer { id, name, size, sha256: Sha256(sha256) };
+            let bytes = encode_stream_header(&offer).unwrap();
+            let prefix: [u8; FILE_STREAM_PREFIX_LEN] = bytes[..8].try_into().unwrap();
+            proptest::prop_assert_eq!(stream_header_len(&prefix).unwrap(), bytes.len() - 8);
+            proptest::prop_assert_eq!(decode_stream_header(&bytes[8..]).unwrap(), offer);
+        }
+
+        #[test]
+        fn a_safe_name_is_always_one_plain_visible_name(name in "\\PC{0,300}|[./\\\\ ]{0,12}") {
+            let safe = safe_file_name(&name);
+            proptest::prop_assert!(!safe.is_empty());
+            proptest::prop_assert!(!safe.contains('/') && !safe.contains('\\'));
+            proptest::prop_assert!(!safe.contains(".."));
+            proptest::prop_assert!(!safe.starts_with('.') && !safe.ends_with('.'));
+            proptest::prop_assert!(!safe.chars().any(char::is_control));
+            proptest::prop_assert!(numbered_name(&safe, 9999).len() <= MAX_FILE_NAME_LEN);
+        }
+    }
+
     #[test]
     fn summaries_name_size_and_hash() {
         assert_eq!(

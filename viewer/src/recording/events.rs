@@ -11,7 +11,10 @@ use lifeline_protocol::audit::{AuditAction, AuditRecord, Outcome};
 use lifeline_protocol::recording::{Event, ReadError, Record, RecordingReader, Side};
 use lifeline_protocol::{ScopeSet, Timestamp};
 
+use lifeline_protocol::message::{KeyEvent, Modifiers};
+
 use crate::ui::connect_screen::scope_words;
+use crate::ui::input_map::lookup_usage;
 
 /// Most events listed; later ones are counted in [`EventList::left_out`].
 pub const MAX_LISTED_EVENTS: usize = 20_000;
@@ -274,17 +277,36 @@ pub fn describe(event: &Event) -> (EventKind, String) {
         Event::Key(key) => (
             EventKind::Input,
             format!(
-                "Key {}{}",
-                match key.text {
-                    Some(c) if !c.is_control() => format!("'{c}'"),
-                    _ => format!("0x{:02x}", key.usb_hid_usage),
-                },
-                if key.pressed { " pressed" } else { " released" }
+                "Key {} {}",
+                key_words(key),
+                if key.pressed { "pressed" } else { "released" }
             ),
         ),
         Event::TypeText { text } => (EventKind::Input, format!("Typed \"{text}\"")),
         _ => (EventKind::Recording, format!("Event {}", event.name())),
     }
+}
+
+/// A key as people name it: `Ctrl+C`, `Enter`, `'a'`, or its HID usage.
+fn key_words(key: &KeyEvent) -> String {
+    let mut words = String::new();
+    for (bit, name) in [
+        (Modifiers::CTRL, "Ctrl+"),
+        (Modifiers::ALT, "Alt+"),
+        (Modifiers::SHIFT, "Shift+"),
+        (Modifiers::SUPER, "Super+"),
+    ] {
+        if key.modifiers.0 & bit.0 != 0 {
+            words.push_str(name);
+        }
+    }
+    match (key.text, lookup_usage(key.usb_hid_usage)) {
+        (Some(c), _) if !c.is_control() && words.is_empty() => words.push_str(&format!("'{c}'")),
+        (_, Some(entry)) => words.push_str(entry.key.name()),
+        (Some(c), None) if !c.is_control() => words.push(c),
+        _ => words.push_str(&format!("0x{:02x}", key.usb_hid_usage)),
+    }
+    words
 }
 
 fn outcome(outcome: &Outcome) -> String {

@@ -14,7 +14,7 @@
 //! that falls more than [`JUMP_AFTER`] behind skips ahead to the keyframe before the
 //! clock rather than decode everything in between.
 
-use std::io::{Read, Seek};
+use std::io::{Read, Seek, SeekFrom};
 use std::time::{Duration, Instant};
 
 use lifeline_codec::{Decoder as _, OpenH264Decoder};
@@ -26,6 +26,9 @@ use crate::session::decode::decode_into;
 
 /// A player behind by more than this skips ahead to the keyframe before its clock.
 pub const JUMP_AFTER: Duration = Duration::from_secs(1);
+/// The most the timeline reaches past damage (to the last chunk's time): a larger gap
+/// means that time is itself garbage.
+const PLAUSIBLE_TAIL: Duration = Duration::from_secs(24 * 3600);
 /// Frames decoded per [`Player::advance`] call by default; the rest waits for the next
 /// call, so that whoever drives the player stays responsive.
 pub const FRAMES_PER_STEP: usize = 24;
@@ -187,12 +190,25 @@ impl<R> std::fmt::Debug for Player<R> {
 impl<R: Read + Seek> Player<R> {
     /// Opens a recording and decodes its first picture; the player is paused at the
     /// start.
-    pub fn open(source: R) -> Result<Self, PlayerError> {
+    pub fn open(mut source: R) -> Result<Self, PlayerError> {
+        let last_chunk = last_chunk_time(&mut source);
+        source.seek(SeekFrom::Start(0)).map_err(ReadError::from)?;
         let mut reader = RecordingReader::open(source)?;
         let header = reader.header().clone();
         let finished = reader.is_finished();
         let start = header.started;
-        let (end, problem) = find_end(&mut reader, start)?;
+        let (readable_end, problem) = find_end(&mut reader, start)?;
+        // Damage before the end: the timeline still spans the whole recording (up to its
+        // last chunk, when that is plausible), and playback stops at the damage.
+        let end = match (&problem, last_chunk) {
+            (Some(_), Some(last))
+                if last > readable_end
+                    && last.saturating_duration_since(readable_end) < PLAUSIBLE_TAIL =>
+            {
+                last
+            }
+            _ => readable_end,
+        };
         let decoder =
             OpenH264Decoder::new().map_err(|err| PlayerError::Decoder(err.to_string()))?;
         let mut player = Self {
@@ -202,7 +218,7 @@ impl<R: Read + Seek> Player<R> {
             finished,
             start,
             end,
-            limit: end,
+            limit: readable_end,
             position: start,
             clock: Clock::Paused,
             speed: Speed::Normal,
@@ -239,7 +255,8 @@ impl<R: Read + Seek> Player<R> {
         self.start
     }
 
-    /// The time of the last record.
+    /// The end of the timeline: the time of the last record (past damage, of the last
+    /// chunk).
     pub fn end(&self) -> Timestamp {
         self.end
     }
@@ -574,6 +591,29 @@ impl<R: Read + Seek> Player<R> {
         self.picture_version += 1;
         self.stats.pictures += 1;
     }
+}
+
+/// The time in the head of the file's last chunk (the final seal's: when recording
+/// ended), read with the documented layout: the file ends with that chunk's body length,
+/// and its head holds the magic at 0 and the time at 14. `None` when that does not make
+/// sense (a file cut inside its last chunk).
+fn last_chunk_time<R: Read + Seek>(source: &mut R) -> Option<Timestamp> {
+    const HEAD: u64 = 58;
+    const TAIL: u64 = 36;
+    let len = source.seek(SeekFrom::End(0)).ok()?;
+    source.seek(SeekFrom::Start(len.checked_sub(4)?)).ok()?;
+    let mut body_len = [0u8; 4];
+    source.read_exact(&mut body_len).ok()?;
+    let chunk = HEAD + u64::from(u32::from_be_bytes(body_len)) + TAIL;
+    source.seek(SeekFrom::Start(len.checked_sub(chunk)?)).ok()?;
+    let mut head = [0u8; 22];
+    source.read_exact(&mut head).ok()?;
+    if &head[..4] != b"LLRC" {
+        return None;
+    }
+    let mut time = [0u8; 8];
+    time.copy_from_slice(&head[14..22]);
+    Some(Timestamp(u64::from_be_bytes(time)))
 }
 
 /// The time of the last record: read from the last keyframe to the end. A damaged

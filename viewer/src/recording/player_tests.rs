@@ -275,6 +275,34 @@ fn a_damaged_chunk_stops_playback_before_it_with_words() {
     assert_eq!(player.position(), player.limit());
 }
 
+#[test]
+fn damage_in_the_only_keyframe_interval_keeps_the_whole_timeline() {
+    // One keyframe interval: finding the end reads through the damage.
+    let spec = SyntheticSpec {
+        keyframe_every: 240,
+        ..short_spec()
+    };
+    let mut bytes = make(&spec);
+    let (offset, len) = chunks(&bytes)
+        .into_iter()
+        .filter(|(offset, _)| bytes[offset + 4] == 1)
+        .nth(4)
+        .unwrap();
+    bytes[offset + 58 + (len - 94) / 2] ^= 0x40;
+    let player = Player::open(Cursor::new(bytes)).unwrap();
+    assert!(
+        player.end() >= spec.frame_time(99),
+        "the timeline reaches the end of the recording"
+    );
+    assert!(
+        player.limit() < spec.frame_time(60),
+        "playback stops at the damage"
+    );
+    assert!(player.limit() > player.start());
+    assert!(player.problem().unwrap().contains("is damaged"));
+    assert_eq!(sequence(&player), 0);
+}
+
 /// A source that counts the bytes read from it.
 struct Counting<R> {
     inner: R,

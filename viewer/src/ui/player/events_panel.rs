@@ -9,13 +9,23 @@ use crate::recording::command::format_utc;
 use crate::recording::events::{EventEntry, EventKind, EventList};
 use crate::recording::playback::EventsState;
 
-/// Draws the list; returns the time of the event clicked.
+/// How the list is shown: input events or not, and the row last scrolled to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ListView {
+    /// List clicks and keys too.
+    pub show_input: bool,
+    /// The current row when the list last followed the clock.
+    pub followed: Option<usize>,
+}
+
+/// Draws the list; returns the time of the event clicked. The list scrolls to the
+/// current event (the last one at or before the clock) whenever that changes.
 pub fn events_ui(
     ui: &mut egui::Ui,
     events: &EventsState,
     start: Timestamp,
     position: Timestamp,
-    show_input: &mut bool,
+    view: &mut ListView,
 ) -> Option<Timestamp> {
     ui.add_space(6.0);
     ui.label(RichText::new("Events").strong().size(16.0));
@@ -46,28 +56,38 @@ pub fn events_ui(
         .color(Color32::GRAY),
     );
     if inputs > 0 {
-        ui.checkbox(show_input, format!("Show input ({inputs} clicks, keys)"));
+        ui.checkbox(
+            &mut view.show_input,
+            format!("Show input ({inputs} clicks, keys)"),
+        );
     }
     notes_ui(ui, list);
     ui.separator();
     let shown: Vec<&EventEntry> = list
         .entries
         .iter()
-        .filter(|e| *show_input || e.kind != EventKind::Input)
+        .filter(|e| view.show_input || e.kind != EventKind::Input)
         .collect();
     let current = shown.partition_point(|e| e.time <= position).checked_sub(1);
     let row_height = ui.spacing().interact_size.y;
+    let mut scroll = egui::ScrollArea::vertical().auto_shrink([false, false]);
+    if current != view.followed {
+        view.followed = current;
+        if let Some(row) = current {
+            // The current row a few rows from the top.
+            let pitch = row_height + ui.spacing().item_spacing.y;
+            scroll = scroll.vertical_scroll_offset((row.saturating_sub(3) as f32) * pitch);
+        }
+    }
     let mut clicked = None;
-    egui::ScrollArea::vertical()
-        .auto_shrink([false, false])
-        .show_rows(ui, row_height, shown.len(), |ui, rows| {
-            for i in rows {
-                let event = shown[i];
-                if row_ui(ui, event, start, current == Some(i)) {
-                    clicked = Some(event.time);
-                }
+    scroll.show_rows(ui, row_height, shown.len(), |ui, rows| {
+        for i in rows {
+            let event = shown[i];
+            if row_ui(ui, event, start, current == Some(i)) {
+                clicked = Some(event.time);
             }
-        });
+        }
+    });
     clicked
 }
 

@@ -17,7 +17,7 @@ use egui::{Color32, Key, RichText, TextureOptions};
 use lifeline_protocol::Timestamp;
 use lifeline_protocol::recording::{Header, Side, TechnicianVerification};
 
-use self::events_panel::events_ui;
+use self::events_panel::{ListView, events_ui};
 use self::timeline::{Timeline, format_offset, timeline_ui};
 use super::geometry::Placement;
 use super::remote_screen::RemoteTexture;
@@ -44,7 +44,7 @@ pub struct PlayerUi {
     state: PlaybackState,
     screen: RemoteTexture,
     waker_set: bool,
-    show_input: bool,
+    list: ListView,
     closable: bool,
 }
 
@@ -59,7 +59,7 @@ impl PlayerUi {
             state,
             screen: RemoteTexture::default(),
             waker_set: false,
-            show_input: false,
+            list: ListView::default(),
             closable,
         }
     }
@@ -117,12 +117,15 @@ impl PlayerUi {
                 .default_size(360.0)
                 .min_size(220.0)
                 .show(ui, |ui| {
+                    // A resizable panel keeps the width of its content: keep all of it,
+                    // so that a short "Reading the events…" does not shrink the panel.
+                    ui.set_min_width(ui.available_width());
                     let seek = events_ui(
                         ui,
                         &self.state.events,
                         self.state.start,
                         self.state.position,
-                        &mut self.show_input,
+                        &mut self.list,
                     );
                     if let Some(time) = seek {
                         self.send(PlaybackCommand::Seek(time));
@@ -132,7 +135,7 @@ impl PlayerUi {
         }
         egui::CentralPanel::default()
             .frame(egui::Frame::NONE.fill(Color32::BLACK))
-            .show(ui, |ui| picture_ui(ui, &self.screen, &self.state.phase));
+            .show(ui, |ui| picture_ui(ui, &self.screen, &self.state));
         action
     }
 
@@ -360,9 +363,11 @@ fn integrity_ui(ui: &mut egui::Ui, state: &PlaybackState) {
     }
 }
 
-/// The picture scaled to fit, or where opening stands.
-fn picture_ui(ui: &mut egui::Ui, screen: &RemoteTexture, phase: &Phase) {
+/// The picture scaled to fit (framed: a black screen on black shows its edges), or
+/// where opening stands.
+fn picture_ui(ui: &mut egui::Ui, screen: &RemoteTexture, state: &PlaybackState) {
     let area = ui.max_rect();
+    let phase = &state.phase;
     let (Some(texture), Some([width, height])) = (screen.texture_id(), screen.size()) else {
         let words = match phase {
             Phase::Opening => "Opening the recording…",
@@ -379,6 +384,25 @@ fn picture_ui(ui: &mut egui::Ui, screen: &RemoteTexture, phase: &Phase) {
     let uv = egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
     ui.painter()
         .image(texture, placement.rect(), uv, Color32::WHITE);
+    ui.painter().rect_stroke(
+        placement.rect(),
+        0.0,
+        egui::Stroke::new(1.0, Color32::from_gray(70)),
+        egui::StrokeKind::Outside,
+    );
+    if state.seeking {
+        let corner = placement.rect().intersect(area).left_top() + egui::vec2(12.0, 12.0);
+        egui::Area::new(egui::Id::unique("player-seeking"))
+            .fixed_pos(corner)
+            .show(ui.ctx(), |ui| {
+                egui::Frame::popup(ui.style()).show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("Seeking…");
+                    });
+                });
+            });
+    }
 }
 
 /// The eframe app around [`PlayerUi`].

@@ -135,8 +135,13 @@ pub fn timeline_ui(ui: &mut egui::Ui, timeline: &Timeline<'_>) -> Option<Timesta
     if let Some(pointer) = response.hover_pos() {
         let near = markers_near(timeline, track, pointer);
         let time = timeline.time_at(track, pointer.x);
-        let start = timeline.start;
-        response.on_hover_ui_at_pointer(|ui| hover_ui(ui, start, time, &near));
+        let (start, damaged) = (timeline.start, time > timeline.limit);
+        response.on_hover_ui_at_pointer(|ui| {
+            hover_ui(ui, start, time, &near);
+            if damaged {
+                ui.colored_label(ui.visuals().error_fg_color, "After the damage: not shown.");
+            }
+        });
     }
     seek
 }

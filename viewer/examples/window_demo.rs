@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use lifeline_protocol::{Scope, ScopeSet};
 use lifeline_viewer::link::{
-    Command, ConnectRequest, SessionEnd, Stats, Status, Update, VideoFrame, link,
+    Command, ConnectRequest, RequestCredential, SessionEnd, Stats, Status, Update, VideoFrame, link,
 };
 use lifeline_viewer::ui::{WindowOptions, run_window};
 use tokio::sync::mpsc::error::TryRecvError;
@@ -34,7 +34,8 @@ fn main() -> anyhow::Result<()> {
     let data_dir = std::env::temp_dir().join("lifeline-window-demo");
     let initial = has("--connect").then(|| ConnectRequest {
         address: "demo.example:7070".into(),
-        code: "123 456 789".into(),
+        credential: RequestCredential::Code("123 456 789".into()),
+        agent_fingerprint: None,
         scopes: ScopeSet::from([Scope::ViewScreen, Scope::ControlInput]),
         technician_name: "Demo Technician".into(),
         reason: "window demo".into(),

@@ -21,7 +21,6 @@ pub mod netns;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -73,56 +72,41 @@ pub struct Xvfb {
 impl Xvfb {
     /// Starts Xvfb with one screen of `width`x`height`, on a display number nobody uses.
     pub fn start(width: u32, height: u32) -> Self {
-        // Each test process takes numbers from its own range, by PID, to avoid races
-        // between test binaries that run at the same time.
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let base = 100 + (std::process::id() % 50) * 20;
-        for _ in 0..400 {
-            // Tests of one binary run in parallel threads: each takes its own number.
-            let number = base + NEXT.fetch_add(1, Ordering::Relaxed);
-            let socket = format!("/tmp/.X11-unix/X{number}");
-            let lock = format!("/tmp/.X{number}-lock");
-            if Path::new(&socket).exists() || Path::new(&lock).exists() {
-                continue;
-            }
-            let display = format!(":{number}");
-            let Ok(child) = Command::new("Xvfb")
-                .args([
-                    &display,
-                    "-screen",
-                    "0",
-                    &format!("{width}x{height}x24"),
-                    "-nolisten",
-                    "tcp",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-            else {
-                panic!("cannot start Xvfb: is it installed? (scripts/setup-system.sh installs it)");
-            };
-            let mut server = Guarded(child);
-            let ready = wait_until(Duration::from_secs(10), || {
-                Path::new(&socket).exists()
-                    && Command::new("xdpyinfo")
-                        .args(["-display", &display])
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .status()
-                        .is_ok_and(|status| status.success())
-            });
-            // Another Xvfb may have won this number; ours then exited.
-            let ours = matches!(server.0.try_wait(), Ok(None));
-            if ready && ours {
-                return Self {
-                    display,
-                    _server: server,
-                };
-            }
-            // Lost a race for this number: try the next.
-            let _ = server.0.kill();
+        // Xvfb finds a free display number itself and writes it to the descriptor
+        // given by -displayfd (its standard output here) once it accepts clients: no
+        // race with the other test processes starting displays at the same time.
+        // -noreset: by default the server resets when its last client leaves, and a
+        // client connecting during that reset (an xterm starting just as a probe like
+        // xdotool disconnects) fails with "Can't open display".
+        let Ok(child) = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-noreset",
+                "-screen",
+                "0",
+                &format!("{width}x{height}x24"),
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+        else {
+            panic!("cannot start Xvfb: is it installed? (scripts/setup-system.sh installs it)");
+        };
+        let mut server = Guarded(child);
+        let stdout = server.0.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let number: u32 = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("Xvfb did not start (it said {line:?})"));
+        Self {
+            display: format!(":{number}"),
+            _server: server,
         }
-        panic!("no free X display number");
     }
 
     /// Runs an X client on this display.

@@ -33,6 +33,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("viewer_session", viewer_session),
     ("certificate", certificate),
     ("h264_decoder", h264_decoder),
+    ("recording_reader", recording_reader),
 ];
 
 /// Arbitrary bytes on the control stream, delivered in two pieces (the first byte says
@@ -157,6 +158,53 @@ pub fn h264_decoder(data: &[u8]) {
         if let Ok(Some(image)) = decoder.decode(unit) {
             assert!(image.width() <= DEFAULT_MAX_DECODE_DIMENSION);
             assert!(image.height() <= DEFAULT_MAX_DECODE_DIMENSION);
+        }
+    }
+}
+
+/// Arbitrary bytes as a recording file (someone hands the technician a file): opening,
+/// iterating, seeking and verifying never panic; the index stays within its limit; and a
+/// file that verifies as intact and finished plays exactly the records verify counted.
+pub fn recording_reader(data: &[u8]) {
+    use lifeline_protocol::recording::{MAX_INDEX_ENTRIES, Record, RecordingReader, verify};
+    use std::io::Cursor;
+
+    let report = verify(Cursor::new(data), None).expect("reading memory does not fail");
+    let Ok(mut reader) = RecordingReader::open(Cursor::new(data)) else {
+        assert!(!report.is_valid(), "a valid recording opens");
+        return;
+    };
+    assert!(reader.index().len() <= MAX_INDEX_ENTRIES);
+    let (mut records, mut frames, mut failed) = (0u64, 0u64, false);
+    loop {
+        match reader.next_record() {
+            Ok(Some(record)) => {
+                records += 1;
+                frames += u64::from(matches!(record.record, Record::Video { .. }));
+            }
+            Ok(None) => break,
+            Err(_) => {
+                failed = true;
+                break;
+            }
+        }
+    }
+    if report.is_valid() {
+        assert!(reader.is_finished());
+        assert!(!failed, "an intact recording reads to its end");
+        assert_eq!((records, frames), (report.records, report.video_frames));
+    }
+    // Seeks to the times the file names (and past both ends) land and read on.
+    let mut times: Vec<u64> = reader.index().iter().map(|e| e.time.0).take(8).collect();
+    times.extend([0, u64::MAX, report.span.map_or(0, |(first, _)| first.0)]);
+    for time in times {
+        if reader.seek(Timestamp(time)).is_err() {
+            continue;
+        }
+        for _ in 0..64 {
+            if !matches!(reader.next_record(), Ok(Some(_))) {
+                break;
+            }
         }
     }
 }

@@ -87,3 +87,8 @@ fn certificate_corpus() {
 fn h264_decoder_corpus() {
     replay("h264_decoder");
 }
+
+#[test]
+fn recording_reader_corpus() {
+    replay("recording_reader");
+}

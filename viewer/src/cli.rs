@@ -115,6 +115,9 @@ pub struct ConnectArgs {
     /// Headless: save the last decoded frame as PNG.
     #[arg(long)]
     pub save_frame: Option<PathBuf>,
+    /// Headless: draw the agent's pointer into the saved frame.
+    #[arg(long)]
+    pub draw_cursor: bool,
     /// Headless: write statistics as JSON.
     #[arg(long)]
     pub stats: Option<PathBuf>,
@@ -309,6 +312,7 @@ fn headless_options(connect: ConnectArgs) -> anyhow::Result<HeadlessOptions> {
         frames: connect.frames,
         seconds: connect.seconds,
         save_frame: connect.save_frame,
+        draw_cursor: connect.draw_cursor,
         stats: connect.stats,
         input_script: connect.input_script,
         consent_timeout: Duration::from_secs(connect.consent_timeout),

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lifeline_protocol::message::QualityPreference;
+use lifeline_protocol::message::{MonitorList, QualityPreference};
 use lifeline_protocol::{Scope, ScopeSet};
 use serde::Serialize;
 
+use crate::cursor::RemoteCursor;
 use crate::link::{Command, CommandUpdate, ConnectRequest, Status, Update, VideoFrame, link};
 use crate::recording::RecordTarget;
 use crate::script::{self, Step};
@@ -31,6 +32,8 @@ pub struct HeadlessOptions {
     pub seconds: Option<f64>,
     /// Save the last decoded frame here as PNG.
     pub save_frame: Option<PathBuf>,
+    /// Draw the agent's pointer into the saved frame, as the window shows it.
+    pub draw_cursor: bool,
     /// Write statistics here as JSON.
     pub stats: Option<PathBuf>,
     /// Replay this input script once the session is active.
@@ -76,6 +79,15 @@ pub struct HeadlessStats {
     pub diagnostics: Vec<DiagnosticRecord>,
     /// Files sent or fetched by the input script (`send`, `fetch`), in order.
     pub files: Vec<FileRecord>,
+    /// The agent's monitors, as last listed (names, in its order).
+    pub monitors: Vec<String>,
+    /// The index of the monitor shown, as the agent last said.
+    pub monitor_selected: Option<u32>,
+    /// The agent's pointer as last reported: hot spot (x, y) in pixels of the monitor
+    /// shown, and whether it is on that monitor.
+    pub cursor: Option<(i32, i32, bool)>,
+    /// Whether the agent sent the pointer's image (else the viewer draws an arrow).
+    pub cursor_image: bool,
 }
 
 /// A command the script ran, and what became of it.
@@ -168,6 +180,8 @@ pub async fn run(
     let mut commands_sent = 0usize;
     let mut inspections = inspections::Inspections::default();
     let mut files = files::FileTransfers::default();
+    let mut cursor = RemoteCursor::default();
+    let mut monitors: Option<MonitorList> = None;
     loop {
         tokio::select! {
             update = window.updates.recv() => match update {
@@ -193,6 +207,12 @@ pub async fn run(
                     if notice.contains("permission") {
                         failure.get_or_insert(format!("input was refused: {notice}"));
                     }
+                }
+                Some(update @ (Update::Monitors(_) | Update::CursorImage(_) | Update::Cursor { .. })) => {
+                    if let Update::Monitors(list) = &update {
+                        monitors = Some(list.clone());
+                    }
+                    cursor.apply(&update);
                 }
                 Some(_) => {}
                 None => break,
@@ -282,12 +302,24 @@ pub async fn run(
     stats.commands = commands.into_iter().map(|(_, record)| record).collect();
     (stats.system_info, stats.diagnostics) = inspections.into_records();
     stats.files = files.into_records();
+    if let Some(list) = &monitors {
+        stats.monitors = list.monitors.iter().map(|m| m.name.clone()).collect();
+        stats.monitor_selected = Some(list.selected);
+    }
+    stats.cursor = cursor.position();
+    stats.cursor_image = cursor.has_agent_image();
     if let Some(path) = &options.stats {
         std::fs::write(path, serde_json::to_vec_pretty(&stats)?)
             .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", path.display()))?;
     }
     if let (Some(path), Some(frame)) = (&options.save_frame, &last_frame) {
-        save_png(path, frame)?;
+        if options.draw_cursor {
+            let mut drawn = frame.clone();
+            cursor.draw_into(&mut drawn);
+            save_png(path, &drawn)?;
+        } else {
+            save_png(path, frame)?;
+        }
     }
     check_success(
         &options,
@@ -418,9 +450,7 @@ fn summarise(records: &[FrameRecord], granted: ScopeSet, reason: &str) -> Headle
             .collect(),
         quality_changes: Vec::new(),
         commands: Vec::new(),
-        system_info: Vec::new(),
-        diagnostics: Vec::new(),
-        files: Vec::new(),
+        ..HeadlessStats::default()
     }
 }
 

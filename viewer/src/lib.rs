@@ -25,6 +25,7 @@
 #[path = "../../agent/src/audit_log/mod.rs"]
 pub mod audit_log;
 pub mod cli;
+pub mod cursor;
 pub mod headless;
 pub mod identity;
 pub mod known_agents;
@@ -34,4 +35,5 @@ pub mod org;
 pub mod recording;
 pub mod script;
 pub mod session;
+pub mod stages;
 pub mod ui;

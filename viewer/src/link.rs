@@ -15,7 +15,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use lifeline_protocol::action::CommandOutput;
-use lifeline_protocol::message::{KeyEvent, MouseButton, QualityPreference, VideoQuality};
+use lifeline_protocol::message::{
+    CursorImage, KeyEvent, MonitorList, MouseButton, QualityPreference, VideoQuality,
+};
 use lifeline_protocol::system::{Diagnostic, DiagnosticReport, SystemInfoResult};
 use lifeline_protocol::{Fingerprint, ScopeSet};
 use tokio::sync::mpsc;
@@ -88,6 +90,8 @@ pub enum Command {
     GiveUp(ScopeSet),
     /// Ask for a keyframe (e.g. after the window was hidden).
     RequestKeyframe,
+    /// Show the agent's monitor with this index (of the latest [`Update::Monitors`]).
+    SelectMonitor(u32),
     /// On a slow link, keep text sharp or motion fluid (sent to agents that report
     /// their video quality).
     Prefer(QualityPreference),
@@ -279,6 +283,19 @@ pub enum Update {
     Command(CommandUpdate),
     /// System information or a diagnostic: sent, or answered.
     Inspection(InspectionUpdate),
+    /// The agent's monitors and the one shown.
+    Monitors(MonitorList),
+    /// The agent's pointer has a new image.
+    CursorImage(CursorImage),
+    /// The agent's pointer (its hot spot) is at (x, y) in pixels of the monitor shown.
+    Cursor {
+        /// Column in monitor pixels.
+        x: i32,
+        /// Row in monitor pixels.
+        y: i32,
+        /// Whether it is on the monitor shown.
+        visible: bool,
+    },
     /// A file transfer's progress.
     File(FileUpdate),
 }
@@ -299,6 +316,8 @@ pub struct VideoFrame {
 #[derive(Debug, Default)]
 struct SlotInner {
     latest: Option<VideoFrame>,
+    /// When `latest` was put.
+    latest_at: Option<std::time::Instant>,
     spare: Vec<Vec<u8>>,
     screen_size: Option<(u32, u32)>,
 }
@@ -321,6 +340,7 @@ impl FrameSlot {
     /// Stores `frame` as the newest; an older frame not yet taken is recycled.
     pub fn put(&self, frame: VideoFrame) {
         let mut inner = self.lock();
+        inner.latest_at = Some(std::time::Instant::now());
         if let Some(stale) = inner.latest.replace(frame) {
             inner.spare.push(stale.rgba);
         }
@@ -329,6 +349,17 @@ impl FrameSlot {
     /// Takes the newest frame, if one arrived since the last call.
     pub fn take(&self) -> Option<VideoFrame> {
         self.lock().latest.take()
+    }
+
+    /// Takes the newest frame and how long it waited in the slot.
+    pub fn take_with_age(&self) -> Option<(VideoFrame, std::time::Duration)> {
+        let mut inner = self.lock();
+        let age = inner
+            .latest_at
+            .take()
+            .map(|at| at.elapsed())
+            .unwrap_or_default();
+        inner.latest.take().map(|frame| (frame, age))
     }
 
     /// Gives a pixel buffer back for reuse.

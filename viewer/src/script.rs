@@ -16,6 +16,7 @@
 //! sysinfo             # ask for the end user's system report (`sysinfo`); waited for
 //! diagnose dns localhost # run a diagnostic (`diagnostics`): disk, memory,
 //!                     # dns HOST, tcp HOST:PORT; waited for
+//! monitor 1           # show the agent's monitor 1 (0: the first in its list)
 //! send ./fix.sh       # send a local file into the end user's Downloads folder
 //!                     # (`files`); waited for
 //! fetch ~/report.pdf  # fetch a file from the end user's computer into this
@@ -125,13 +126,17 @@ fn parse_line(line: &str) -> Result<Step, String> {
         "fetch" if !rest.trim().is_empty() => {
             Step::Send(vec![Command::FetchFile(rest.trim().to_owned())])
         }
+        "monitor" => {
+            let index = u32::try_from(number(rest)?).map_err(|_| "no such monitor number")?;
+            Step::Send(vec![Command::SelectMonitor(index)])
+        }
         "wait" => Step::Wait(Duration::from_millis(
             u64::try_from(number(rest)?).map_err(|_| "wait must be positive")?,
         )),
         other => {
             return Err(format!(
                 "unknown command {other:?} (move, click, down, up, scroll, type, key, wait, \
-                 run, send, fetch)"
+                 run, monitor, send, fetch)"
             ));
         }
     };
@@ -275,6 +280,16 @@ mod tests {
         assert_eq!(usb_usage("F12"), Some(0x45));
         assert_eq!(usb_usage("q"), Some(0x14));
     }
+
+    #[test]
+    fn a_monitor_step_switches_the_picture() {
+        assert_eq!(
+            parse("monitor 1").unwrap(),
+            vec![Step::Send(vec![Command::SelectMonitor(1)])]
+        );
+        assert!(parse("monitor -1").is_err());
+        assert!(parse("monitor left").is_err());
+    }
 }
 
 #[cfg(test)]
@@ -313,7 +328,9 @@ mod file_tests {
             parse("send /tmp/fix me.sh\nfetch ~/Documents/report.pdf").unwrap(),
             vec![
                 Step::Send(vec![Command::SendFile("/tmp/fix me.sh".into())]),
-                Step::Send(vec![Command::FetchFile("~/Documents/report.pdf".to_owned())]),
+                Step::Send(vec![Command::FetchFile(
+                    "~/Documents/report.pdf".to_owned()
+                )]),
             ]
         );
         assert!(parse("send").is_err());

@@ -4,10 +4,10 @@
 //! The pointer is looked at about 60 times a second while it moves and 20 times a
 //! second once it has been still for a second; its position goes out whenever it
 //! changed (and once a second while still, in case a datagram was lost), its image
-//! only when it changed. Positions are in the pixels of the video frames, mapped with
-//! the geometry the video pipeline publishes, so they stay right across a monitor
-//! switch or a scaled picture. The monitor list is read every two seconds and sent
-//! when it changed. Capture never includes the pointer, so a pointer move costs a
+//! only when it changed. Positions are in pixels of the monitor the video shows (from
+//! the geometry the video pipeline publishes), so they follow a monitor switch and do
+//! not depend on the size the picture is sent at. The monitor list is read every two
+//! seconds and sent when it changed. Capture never includes the pointer, so a pointer move costs a
 //! datagram, never a video frame.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,11 +46,11 @@ pub enum ScreenUpdate {
     Monitors(Vec<Monitor>),
     /// The pointer has a new image.
     CursorImage(CursorShape),
-    /// The pointer's hot spot is at (x, y) in video-frame pixels.
+    /// The pointer's hot spot is at (x, y) in pixels of the monitor shown.
     Cursor {
-        /// Column in video-frame pixels.
+        /// Column in monitor pixels.
         x: i32,
-        /// Row in video-frame pixels.
+        /// Row in monitor pixels.
         y: i32,
         /// Whether it is on the monitor shown.
         visible: bool,
@@ -277,7 +277,7 @@ impl Worker {
                 .clone();
             // Before the first frame there is nothing to place the pointer on.
             if let Some(geometry) = geometry {
-                let position = to_frame(&geometry, pointer.x, pointer.y);
+                let position = on_monitor(&geometry.monitor, pointer.x, pointer.y);
                 let changed = sent != Some(position);
                 if changed {
                     moved_at = now;
@@ -312,31 +312,14 @@ impl Worker {
     }
 }
 
-/// Maps desktop coordinates to video-frame pixels; visible when on the monitor shown.
-fn to_frame(geometry: &ScreenGeometry, x: i32, y: i32) -> (i32, i32, bool) {
-    let monitor = &geometry.monitor;
-    let scale = |offset: i32, frame: u32, side: u32| -> i32 {
-        let mapped = i64::from(offset) * i64::from(frame) / i64::from(side.max(1));
-        i32::try_from(mapped).unwrap_or(if mapped < 0 { i32::MIN } else { i32::MAX })
-    };
-    let (dx, dy) = (
-        i64::from(x) - i64::from(monitor.x),
-        i64::from(y) - i64::from(monitor.y),
-    );
-    let visible =
-        (0..i64::from(monitor.width)).contains(&dx) && (0..i64::from(monitor.height)).contains(&dy);
+/// Desktop coordinates relative to `monitor`'s top-left; visible when on it.
+fn on_monitor(monitor: &Monitor, x: i32, y: i32) -> (i32, i32, bool) {
+    let (dx, dy) = (x.saturating_sub(monitor.x), y.saturating_sub(monitor.y));
+    let inside = |offset: i32, side: u32| u32::try_from(offset).is_ok_and(|o| o < side);
     (
-        scale(
-            x.saturating_sub(monitor.x),
-            geometry.frame_width,
-            monitor.width,
-        ),
-        scale(
-            y.saturating_sub(monitor.y),
-            geometry.frame_height,
-            monitor.height,
-        ),
-        visible,
+        dx,
+        dy,
+        inside(dx, monitor.width) && inside(dy, monitor.height),
     )
 }
 
@@ -362,17 +345,16 @@ mod tests {
     }
 
     #[test]
-    fn desktop_positions_map_to_frame_pixels() {
-        let right = geometry(1280, 1280);
-        assert_eq!(to_frame(&right, 1280 + 100, 50), (100, 50, true));
+    fn desktop_positions_are_taken_from_the_monitor_shown() {
+        let right = geometry(1280, 1280).monitor;
+        assert_eq!(on_monitor(&right, 1280 + 100, 50), (100, 50, true));
         assert_eq!(
-            to_frame(&right, 100, 50),
+            on_monitor(&right, 100, 50),
             (-1180, 50, false),
             "on the other monitor"
         );
-        let half = geometry(1280, 640);
-        assert_eq!(to_frame(&half, 1280 + 100, 50), (50, 25, true));
-        assert_eq!(to_frame(&half, 1280 + 1280, 0).2, false, "past the edge");
+        assert!(!on_monitor(&right, 1280 + 1280, 0).2, "past the edge");
+        assert!(on_monitor(&right, 1280 + 1279, 719).2, "the last pixel");
     }
 
     /// A pointer that moves once, changes its image once, and a monitor list that

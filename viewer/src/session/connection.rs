@@ -76,6 +76,7 @@ struct Connection {
     decoder: DecodeWorker,
     reports: mpsc::UnboundedReceiver<DecodeReport>,
     stats: StatsWindow,
+    times: crate::stages::FrameTimes,
     frames_received: u32,
     frames_decoded: u32,
     frames_dropped: u32,
@@ -212,6 +213,7 @@ impl Connection {
             decoder,
             reports,
             stats: StatsWindow::default(),
+            times: crate::stages::FrameTimes::default(),
             frames_received: 0,
             frames_decoded: 0,
             frames_dropped: 0,
@@ -332,6 +334,8 @@ impl Connection {
         self.frames_received += 1;
         self.stats.received(bytes.len());
         self.last_sequence = self.last_sequence.max(header.sequence);
+        let network = now().saturating_duration_since(header.capture_time);
+        self.times.arrived(header.sequence, network);
         if !self.decoder.push(header, payload.to_vec()) {
             self.frames_dropped += 1;
             let _ = self.viewer.send(ControlMessage::KeyframeRequest);
@@ -347,6 +351,7 @@ impl Connection {
                 bytes,
             } => {
                 self.frames_decoded += 1;
+                self.times.decoded(sequence, decode_time);
                 self.decode_time_total += decode_time;
                 let latency_ms =
                     now().saturating_duration_since(capture_time).as_secs_f64() * 1000.0;

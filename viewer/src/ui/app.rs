@@ -9,8 +9,9 @@ use lifeline_protocol::{Scope, ScopeSet};
 
 use super::WindowOptions;
 use super::commands_panel::CommandsPanel;
-use super::files_panel::{FilesAction, FilesPanel, files_button_ui};
 use super::connect_screen::{ConnectAction, ConnectForm, connect_screen_ui};
+use super::cursor_overlay::CursorOverlay;
+use super::files_panel::{FilesAction, FilesPanel, files_button_ui};
 use super::forward::{InputContext, InputForwarder, TOOLBAR_KEY};
 use super::geometry::ScaleMode;
 use super::recent::{RecentDevices, now_unix};
@@ -18,7 +19,7 @@ use super::remote_screen::{RemoteTexture, remote_screen_ui, stats_overlay_ui};
 use super::system_panel::{SystemPanel, system_button_ui};
 use super::toolbar::{QualityBar, ToolbarAction, ViewSettings, toolbar_handle_ui, toolbar_ui};
 use crate::link::{Command, ConnectRequest, RequestCredential, Stats, Status, Update, WindowEnd};
-use lifeline_protocol::message::{QualityPreference, VideoQuality};
+use lifeline_protocol::message::{MonitorList, QualityPreference, VideoQuality};
 
 /// How long a notice stays on screen, in seconds.
 const NOTICE_SECONDS: f64 = 6.0;
@@ -53,6 +54,9 @@ pub struct ViewerUi {
     commands_panel: CommandsPanel,
     system_panel: SystemPanel,
     files_panel: FilesPanel,
+    monitors: Option<MonitorList>,
+    pointer: CursorOverlay,
+    times: crate::stages::WindowTimes,
 }
 
 impl ViewerUi {
@@ -107,6 +111,9 @@ impl ViewerUi {
             commands_panel: CommandsPanel::default(),
             system_panel: SystemPanel::default(),
             files_panel: FilesPanel::default(),
+            monitors: None,
+            pointer: CursorOverlay::default(),
+            times: crate::stages::WindowTimes::default(),
         };
         if let Some(request) = options.initial {
             ui.form.address.clone_from(&request.address);
@@ -138,6 +145,17 @@ impl ViewerUi {
     /// The remote screen's texture.
     pub fn screen(&self) -> &RemoteTexture {
         &self.screen
+    }
+
+    /// The previous pass took `cpu_seconds` (eframe's frame time, without the buffer
+    /// swap): counted for the frame it drew, in the stage statistics.
+    pub fn pass_done(&mut self, cpu_seconds: Option<f32>) {
+        self.times.pass_done(cpu_seconds);
+    }
+
+    /// The agent's pointer, as drawn over the picture.
+    pub fn remote_pointer(&self) -> &crate::cursor::RemoteCursor {
+        self.pointer.cursor()
     }
 
     /// How the session is shown.
@@ -191,11 +209,13 @@ impl ViewerUi {
             ScaleMode::Fit => TextureOptions::LINEAR,
             ScaleMode::Actual => TextureOptions::NEAREST,
         });
-        if let Some(frame) = self.window.frames.take() {
+        if let Some((frame, age)) = self.window.frames.take_with_age() {
+            let upload_started = std::time::Instant::now();
             if let Err(error) = self.screen.upload(ctx, &frame) {
                 tracing::warn!(%error, "a frame could not be shown");
                 self.show_notice(format!("A picture could not be shown: {error}."));
             }
+            self.times.taken(age, upload_started.elapsed());
             self.window.frames.recycle(frame.rgba);
         }
         let now = ctx.input(|i| i.time);
@@ -222,6 +242,8 @@ impl ViewerUi {
                     self.commands_panel.clear();
                     self.system_panel.clear();
                     self.files_panel.clear();
+                    self.monitors = None;
+                    self.pointer.clear();
                 }
                 self.status = status;
             }
@@ -249,6 +271,12 @@ impl ViewerUi {
             Update::Inspection(update) => {
                 self.system_panel.open = true;
                 self.system_panel.apply(update);
+            }
+            update @ (Update::Monitors(_) | Update::CursorImage(_) | Update::Cursor { .. }) => {
+                self.pointer.apply(&update);
+                if let Update::Monitors(list) = update {
+                    self.monitors = Some(list);
+                }
             }
         }
     }
@@ -392,6 +420,7 @@ impl ViewerUi {
                         &self.view,
                         &mut self.request_choice,
                         quality,
+                        self.monitors.as_ref(),
                     )
                 })
                 .inner;
@@ -404,6 +433,14 @@ impl ViewerUi {
             .show(ui, |ui| {
                 let area = ui.max_rect();
                 let drawn = remote_screen_ui(ui, &self.screen, self.view.mode);
+                if let Some(drawn) = &drawn {
+                    // While the technician's pointer drives the remote one, the remote
+                    // pointer is drawn under it at once.
+                    let driving = self.granted.contains(Scope::ControlInput)
+                        && drawn.response.contains_pointer();
+                    let local = ui.input(|i| i.pointer.hover_pos()).filter(|_| driving);
+                    self.pointer.paint_ui(ui, &drawn.placement, area, local);
+                }
                 if self.view.stats_visible {
                     // In the picture's corner, not in the black bars around it.
                     let picture = drawn
@@ -498,6 +535,7 @@ impl ViewerUi {
                 }
             }
             ToolbarAction::SetMode(mode) => self.view.mode = mode,
+            ToolbarAction::SelectMonitor(index) => self.send(Command::SelectMonitor(index)),
             ToolbarAction::ToggleFullscreen => {
                 self.view.fullscreen = !self.view.fullscreen;
                 self.view.toolbar_visible = !self.view.fullscreen;

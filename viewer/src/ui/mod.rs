@@ -5,7 +5,7 @@
 //!   newest frame, `window_ui` draws and forwards input.
 //! - [`connect_screen`], [`recent`]: the form, the recent devices (`recent.json`).
 //! - [`remote_screen`], [`geometry`]: the texture and where it is drawn; the mapping
-//!   from window to remote pixels.
+//!   from window to remote pixels. [`cursor_overlay`]: the agent's pointer over it.
 //! - [`toolbar`], [`special_keys`]: the session's toolbar and its "Send keys" menu.
 //! - [`forward`], [`input_map`]: egui events to protocol input; the key table.
 //! - [`player`]: the recording player (`lifeline-viewer play FILE`, or "Open recording"
@@ -22,6 +22,7 @@
 pub mod app;
 pub mod commands_panel;
 pub mod connect_screen;
+pub mod cursor_overlay;
 pub mod files_panel;
 pub mod forward;
 pub mod geometry;
@@ -63,7 +64,8 @@ struct ViewerApp {
 }
 
 impl eframe::App for ViewerApp {
-    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+    fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
+        self.state.pass_done(frame.info().cpu_usage);
         self.state.logic(ctx);
     }
 

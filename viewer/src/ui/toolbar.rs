@@ -1,8 +1,8 @@
-//! The session toolbar: permissions held, asking for more, special keys, scaling, full
-//! screen, stats and Disconnect.
+//! The session toolbar: permissions held, asking for more, special keys, the monitor
+//! shown, scaling, full screen, stats and Disconnect.
 
 use egui::{Color32, CornerRadius, RichText};
-use lifeline_protocol::message::{QualityPreference, VideoQuality};
+use lifeline_protocol::message::{MonitorList, QualityPreference, VideoQuality};
 use lifeline_protocol::{Scope, ScopeSet};
 
 use super::connect_screen::scope_words;
@@ -29,6 +29,8 @@ pub enum ToolbarAction {
     RequestScopes(ScopeSet),
     /// Send a key combination.
     SendKeys(SpecialKey),
+    /// Show another of the agent's monitors.
+    SelectMonitor(u32),
     /// Change the scaling.
     SetMode(ScaleMode),
     /// Enter or leave full screen.
@@ -89,6 +91,7 @@ pub fn toolbar_ui(
     view: &ViewSettings,
     request_choice: &mut ScopeSet,
     quality: QualityBar,
+    monitors: Option<&MonitorList>,
 ) -> Option<ToolbarAction> {
     let mut action = None;
     ui.horizontal(|ui| {
@@ -125,6 +128,9 @@ pub fn toolbar_ui(
             });
         });
         ui.separator();
+        if let Some(index) = monitors.and_then(|list| monitor_picker_ui(ui, list)) {
+            action = Some(ToolbarAction::SelectMonitor(index));
+        }
         if ui
             .selectable_label(view.mode == ScaleMode::Fit, "Fit")
             .on_hover_text("Scale the remote screen to the window")
@@ -168,6 +174,40 @@ pub fn toolbar_ui(
         });
     });
     action
+}
+
+/// A monitor's entry in the picker, e.g. `2: HDMI-1 (1280x720)`.
+pub fn monitor_words(index: usize, monitor: &lifeline_protocol::message::MonitorInfo) -> String {
+    let primary = if monitor.primary { ", primary" } else { "" };
+    format!(
+        "{}: {} ({}x{}{primary})",
+        index + 1,
+        monitor.name,
+        monitor.width,
+        monitor.height
+    )
+}
+
+/// The monitor picker, when the agent has more than one monitor; returns the index
+/// chosen.
+fn monitor_picker_ui(ui: &mut egui::Ui, list: &MonitorList) -> Option<u32> {
+    if list.monitors.len() < 2 {
+        return None;
+    }
+    let mut chosen = None;
+    egui::ComboBox::from_id_salt("monitor-picker")
+        .selected_text(format!("Monitor {}", list.selected + 1))
+        .show_ui(ui, |ui| {
+            for (index, monitor) in (0..).zip(&list.monitors) {
+                let words = monitor_words(index as usize, monitor);
+                if ui.selectable_label(index == list.selected, words).clicked()
+                    && index != list.selected
+                {
+                    chosen = Some(index);
+                }
+            }
+        });
+    chosen
 }
 
 /// What the agent sends now, and the choice between sharp text and fluid motion.

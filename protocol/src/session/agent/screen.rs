@@ -41,8 +41,8 @@ impl AgentSession {
         Ok(())
     }
 
-    /// The pointer's position as a datagram to send: (x, y) in video-frame pixels,
-    /// numbered so that the viewer keeps the newest.
+    /// The pointer's position as a datagram to send: (x, y) in pixels of the monitor
+    /// shown, numbered so that the viewer keeps the newest.
     ///
     /// # Errors
     /// As [`AgentSession::send_screen_info`].

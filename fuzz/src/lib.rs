@@ -24,8 +24,11 @@ use lifeline_protocol::session::{
 use lifeline_protocol::version::SUPPORTED_VERSIONS;
 use lifeline_protocol::{PublicKey, ScopeSet, Timestamp};
 
-/// Every target: its name (the folder of its corpus) and its body.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+/// A target: its name (the folder of its corpus) and its body.
+pub type Target = (&'static str, fn(&[u8]));
+
+/// Every target.
+pub const TARGETS: &[Target] = &[
     ("control_stream", control_stream),
     ("datagram", datagram),
     ("video_frame", video_frame),

@@ -18,6 +18,7 @@
     reason = "tests fail loudly on purpose and print what they measured"
 )]
 
+use std::path::Path;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -55,10 +56,7 @@ impl Session {
             "printf 'Lifeline on an impaired network\\n'; ls -l /usr/bin | head -16; sleep 600",
         );
         // Every keystroke lands in the file at once (no echo, no line buffering).
-        let target = x.xterm(
-            "40x6+10+10",
-            &format!("stty -icanon -echo; exec cat > {}", typed.display()),
-        );
+        let target = typing_target(&x, &typed);
         let address = format!("{}:{AGENT_PORT}", link.agent_ip);
         let mut agent = Agent::start_wrapped(&link.agent_wrapper(), &x.display, &address, &[]);
         agent.type_line("y");
@@ -142,6 +140,42 @@ impl Session {
         );
         psnr
     }
+}
+
+/// An xterm at the top left whose every keystroke lands in `file` at once (no echo,
+/// no line buffering). It keeps its pointer visible while typing (`pointerMode: 0`):
+/// these tests are about the network, not about pointer shapes.
+fn typing_target(x: &Xvfb, file: &Path) -> Guarded {
+    let command = format!("stty -icanon -echo; exec cat > {}", file.display());
+    let xterm = x.spawn(
+        "xterm",
+        &[
+            "-xrm",
+            "*pointerMode: 0",
+            "-T",
+            "typing-target",
+            "-geometry",
+            "40x6+10+10",
+            "-fa",
+            "",
+            "-fn",
+            "9x15",
+            "-e",
+            "sh",
+            "-c",
+            &command,
+        ],
+    );
+    let mapped = wait_until(Duration::from_secs(15), || {
+        !x.run(
+            "xdotool",
+            &["search", "--onlyvisible", "--name", "typing-target"],
+        )
+        .trim()
+        .is_empty()
+    });
+    assert!(mapped, "the typing target did not appear on {}", x.display);
+    xterm
 }
 
 fn save_for_inspection(frame: &Image, truth: &Image) {

@@ -494,7 +494,7 @@ impl ViewerUi {
         }
         if self.granted.contains(Scope::RunCommands) {
             if !self.commands_panel.open && commands_button_ui(ui) {
-                self.commands_panel.open = true;
+                self.commands_panel.open_for_typing();
             }
             if let Some(command_line) = self.commands_panel.show(ui.ctx()) {
                 self.send(Command::RunCommand(command_line));

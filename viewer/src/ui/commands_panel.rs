@@ -34,6 +34,8 @@ enum EntryState {
 pub struct CommandsPanel {
     /// Whether the window is open.
     pub open: bool,
+    /// The command field takes the keyboard on the next frame.
+    focus_field: bool,
     input: String,
     entries: Vec<Entry>,
 }
@@ -81,6 +83,12 @@ impl CommandsPanel {
         }
     }
 
+    /// Opens the window with the keyboard in the command field.
+    pub fn open_for_typing(&mut self) {
+        self.open = true;
+        self.focus_field = true;
+    }
+
     /// Forgets everything (a new session).
     pub fn clear(&mut self) {
         self.entries.clear();
@@ -111,11 +119,16 @@ impl CommandsPanel {
                                 .font(egui::TextStyle::Monospace),
                         )
                         .labelled_by(label.id);
+                    if std::mem::take(&mut self.focus_field) {
+                        field.request_focus();
+                    }
                     let entered =
                         field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                     let clicked = ui.button("Run").clicked();
                     if (entered || clicked) && !self.input.trim().is_empty() {
                         run = Some(std::mem::take(&mut self.input).trim().to_owned());
+                        // Ready for the next command.
+                        self.focus_field = true;
                     }
                 });
                 ui.separator();

@@ -168,6 +168,8 @@ def run_case(args, case):
         if viewer.returncode != 0:
             return {"name": name, "error": (err or b"see the viewer's log").decode(errors="replace").strip().splitlines()[-1:]}
         stats = json.load(open(stats_path))
+        if args.logs:
+            shutil.copy(stats_path, os.path.join(args.logs, "".join(c if c.isalnum() else "-" for c in name) + "-stats.json"))
         window = [(t, b, l) for (t, b, l) in stats["timeline"] if t0 * 1000 <= t <= t1 * 1000]
         latencies = [l for (_, _, l) in window]
         wall = t1 - t0

@@ -300,3 +300,66 @@ fn visible_size(image: &I420Image, header: &VideoFrameHeader) -> (u32, u32) {
     };
     (width, height)
 }
+
+#[cfg(test)]
+mod tests {
+    use lifeline_codec::{EncodeOptions, Encoder, EncoderSettings, OpenH264Encoder};
+    use lifeline_protocol::message::VideoCodec;
+
+    use super::*;
+
+    fn header(sequence: u64, keyframe: bool, payload: &[u8]) -> VideoFrameHeader {
+        VideoFrameHeader {
+            sequence,
+            capture_time: Timestamp(0),
+            keyframe,
+            width: 64,
+            height: 48,
+            codec: VideoCodec::H264,
+            payload_len: u32::try_from(payload.len()).unwrap_or(u32::MAX),
+        }
+    }
+
+    #[test]
+    fn a_frame_that_overtakes_the_first_keyframe_waits_for_it() {
+        let mut encoder = OpenH264Encoder::new(EncoderSettings::default()).expect("an encoder");
+        let mut image = I420Image::new(64, 48).expect("an image");
+        let keyframe = encoder
+            .encode(
+                &image,
+                EncodeOptions {
+                    force_keyframe: true,
+                },
+            )
+            .expect("encoded");
+        image.planes_mut().0.fill(200);
+        let next = encoder
+            .encode(&image, EncodeOptions::default())
+            .expect("encoded");
+        let (session, _window) = crate::link::link();
+        let sink = session.frame_sink();
+        let mut sequencer = Sequencer {
+            decoder: OpenH264Decoder::new().expect("a decoder"),
+            next: None,
+            waiting: BTreeMap::new(),
+            need_keyframe: false,
+            recorder: RecorderSlot::default(),
+        };
+        // On a slow link the small second frame arrives first.
+        let early = sequencer.accept(header(2, false, &next.annex_b), next.annex_b.clone(), &sink);
+        assert!(early.is_empty(), "it waits: {early:?}");
+        let reports = sequencer.accept(
+            header(1, true, &keyframe.annex_b),
+            keyframe.annex_b.clone(),
+            &sink,
+        );
+        let shown: Vec<u64> = reports
+            .iter()
+            .filter_map(|report| match report {
+                DecodeReport::Shown { sequence, .. } => Some(*sequence),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(shown, vec![1, 2], "{reports:?}");
+    }
+}

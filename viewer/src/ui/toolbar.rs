@@ -309,3 +309,64 @@ pub fn toolbar_handle_ui(ui: &mut egui::Ui) -> bool {
     ui.ctx().data_mut(|d| d.insert_temp(id, response.hovered()));
     response.clicked()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable as _;
+
+    use super::*;
+
+    fn two_thirds() -> VideoQuality {
+        VideoQuality {
+            screen_width: 1920,
+            screen_height: 1080,
+            frame_width: 1280,
+            frame_height: 720,
+            bitrate_bps: 700_000,
+            frame_rate_hz: 16,
+            preference: QualityPreference::Speed,
+        }
+    }
+
+    #[test]
+    fn the_quality_reads_in_words() {
+        assert_eq!(
+            quality_words(&two_thirds()),
+            "2/3 size · 0.7 Mbit/s · 16 fps"
+        );
+        let full = VideoQuality {
+            frame_width: 1920,
+            frame_height: 1080,
+            bitrate_bps: 4_000_000,
+            frame_rate_hz: 30,
+            ..two_thirds()
+        };
+        assert_eq!(quality_words(&full), "full size · 4.0 Mbit/s · 30 fps");
+    }
+
+    #[test]
+    fn the_technician_chooses_fluid_motion_and_sees_the_quality() {
+        let chosen = Rc::new(Cell::new(None));
+        let sink = Rc::clone(&chosen);
+        let bar = QualityBar {
+            quality: Some(two_thirds()),
+            preference: QualityPreference::Quality,
+        };
+        let mut harness = Harness::new_ui(move |ui| {
+            if let Some(preference) = quality_ui(ui, bar) {
+                sink.set(Some(preference));
+            }
+        });
+        harness.get_by_label("2/3 size · 0.7 Mbit/s · 16 fps");
+        harness.get_by_label("Sharp text").click();
+        harness.run();
+        assert_eq!(chosen.get(), None, "the current choice asks for nothing");
+        harness.get_by_label("Fluid motion").click();
+        harness.run();
+        assert_eq!(chosen.get(), Some(QualityPreference::Speed));
+    }
+}

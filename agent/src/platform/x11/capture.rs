@@ -353,11 +353,15 @@ pub(super) fn cursor_shape(reply: &GetCursorImageReply) -> Result<CursorShape, C
             reply.height
         )));
     }
+    // X allows a hot spot outside the image (xterm hides the pointer while one types
+    // with a 1x2 image whose hot spot is (0, 2)); the protocol does not, so it is
+    // moved to the nearest pixel of the image.
+    let inside = |hot: u16, size: u16| hot.min(size.saturating_sub(1));
     Ok(CursorShape {
         width: reply.width.into(),
         height: reply.height.into(),
-        hot_x: reply.xhot.into(),
-        hot_y: reply.yhot.into(),
+        hot_x: inside(reply.xhot, reply.width).into(),
+        hot_y: inside(reply.yhot, reply.height).into(),
         rgba: argb_to_premultiplied_rgba(&reply.cursor_image),
     })
 }
@@ -410,5 +414,24 @@ mod tests {
             cursor_shape(&reply),
             Err(CaptureError::Backend(_))
         ));
+    }
+
+    #[test]
+    fn a_hot_spot_outside_the_image_is_moved_inside_it() {
+        // What xterm shows while one types: a 1x2 blank pointer, hot spot (0, 2).
+        let reply = GetCursorImageReply {
+            sequence: 0,
+            length: 0,
+            x: 0,
+            y: 0,
+            width: 1,
+            height: 2,
+            xhot: 0,
+            yhot: 2,
+            cursor_serial: 1,
+            cursor_image: vec![0; 2],
+        };
+        let shape = cursor_shape(&reply).expect("a valid shape");
+        assert_eq!((shape.hot_x, shape.hot_y), (0, 1));
     }
 }

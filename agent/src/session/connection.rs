@@ -441,14 +441,16 @@ impl Connection {
                 Queued::Yes => {}
                 Queued::Gone => self.lost(),
                 Queued::NotReading => {
-                    if self.agent.phase() != Phase::Closed {
-                        let violation = PeerMisbehaved::NotReading {
-                            waiting: OUTGOING_QUEUE,
-                        };
-                        tracing::warn!("ending the session: {violation}");
-                        let mut guard = self.shared.lock_guard();
-                        self.agent.report_violation(&violation, &mut guard, now());
-                    }
+                    // Nothing more is queued for this viewer (its goodbye included):
+                    // the messages still waiting in the state machine are dropped
+                    // below without another wait.
+                    self.outgoing = None;
+                    let violation = PeerMisbehaved::NotReading {
+                        waiting: OUTGOING_QUEUE,
+                    };
+                    tracing::warn!("ending the session: {violation}");
+                    let mut guard = self.shared.lock_guard();
+                    self.agent.report_violation(&violation, &mut guard, now());
                 }
             }
         }

@@ -399,11 +399,39 @@ impl Fixture {
         });
         let records: Vec<serde_json::Value> =
             self.agent.audit_lines().into_iter().skip(mark).collect();
-        assert!(
-            found,
-            "no audit record of {what}; new records: {records:#?}"
-        );
+        if !found {
+            let log = self.agent.stderr();
+            let tail: Vec<&str> = log.lines().rev().take(20).collect();
+            panic!(
+                "no audit record of {what}; new records: {records:#?}\nthe agent logged, \
+                 last first:\n{}",
+                tail.join("\n")
+            );
+        }
         records
+    }
+
+    /// How many sessions the agent's terminal has shown ending so far for a reason
+    /// that mentions `reason`.
+    pub fn sessions_ended_on_terminal(&self, reason: &str) -> usize {
+        self.agent
+            .stdout()
+            .lines()
+            .filter(|line| line.starts_with("The session has ended") && line.contains(reason))
+            .count()
+    }
+
+    /// Waits until the agent's terminal shows more than `before` sessions ended for
+    /// `reason`: a question it asked for that session is then withdrawn, and the next
+    /// answer typed goes to the next question.
+    pub fn wait_for_session_end_on_terminal(&self, reason: &str, before: usize) {
+        assert!(
+            wait_until(Duration::from_secs(10), || {
+                self.sessions_ended_on_terminal(reason) > before
+            }),
+            "the agent's terminal did not show the end of the session: {}",
+            self.agent.stdout()
+        );
     }
 
     /// Everything typed into the xterm so far.
@@ -514,9 +542,8 @@ pub fn run_cases(fixture: &mut Fixture, cases: &[Case]) {
     }
     assert!(
         failed.is_empty(),
-        "{} of {} hostile cases failed:\n{}",
+        "{} hostile cases failed:\n{}",
         failed.len(),
-        cases.len(),
         failed.join("\n")
     );
 }

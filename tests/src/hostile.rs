@@ -510,6 +510,15 @@ pub fn is_session_end(record: &serde_json::Value, reason: &str) -> bool {
         .is_some_and(|text| text.contains(reason))
 }
 
+/// Whether an audit record is an authentication whose outcome is `outcome` (`failed`,
+/// `refused`) for a reason that mentions `reason`.
+pub fn is_authentication(record: &serde_json::Value, outcome: &str, reason: &str) -> bool {
+    record["action"] == "authentication"
+        && record["outcome"][outcome]["reason"]
+            .as_str()
+            .is_some_and(|text| text.contains(reason))
+}
+
 /// Whether an audit record is the refusal of a `message` kind for lack of `scope`.
 pub fn is_refusal(record: &serde_json::Value, message: &str, scope: &str) -> bool {
     record["action"]["refused"]["message"] == message && record["scope"] == scope

@@ -1,6 +1,7 @@
 //! One connection from the viewer to an agent.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lifeline_protocol::OneTimeCode;
@@ -16,10 +17,10 @@ use lifeline_protocol::session::{Credential, SendError, ViewerConfig, ViewerEven
 use lifeline_protocol::transfer::is_file_stream;
 use lifeline_protocol::trust::sign_unattended_proof;
 use lifeline_protocol::version::SUPPORTED_VERSIONS;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::audit::{SessionAudit, audited_of};
-use super::decode::{DecodeReport, DecodeWorker};
+use super::decode::{DecodeReport, DecodeWorker, Payload};
 use super::files::{FileReport, FileTransfers, read_file_stream};
 use super::recording::{SessionRecording, Who, input_of};
 use super::{FrameRecord, SessionContext, now};
@@ -77,6 +78,7 @@ struct Connection {
     reports: mpsc::UnboundedReceiver<DecodeReport>,
     stats: StatsWindow,
     times: crate::stages::FrameTimes,
+    cursor: Option<(i32, i32, bool)>,
     frames_received: u32,
     frames_decoded: u32,
     frames_dropped: u32,
@@ -214,6 +216,7 @@ impl Connection {
             reports,
             stats: StatsWindow::default(),
             times: crate::stages::FrameTimes::default(),
+            cursor: None,
             frames_received: 0,
             frames_decoded: 0,
             frames_dropped: 0,
@@ -232,7 +235,8 @@ impl Connection {
 
     async fn run(&mut self, end: &mut SessionEnd) -> Outcome {
         let mut buffer = vec![0u8; 64 * 1024];
-        let (video_tx, mut video_rx) = mpsc::channel::<Vec<u8>>(8);
+        let (video_tx, mut video_rx) = mpsc::channel::<VideoStream>(8);
+        let video_budget = Arc::new(Semaphore::new(VIDEO_MEMORY_BUDGET));
         let mut ticker = tokio::time::interval(Duration::from_millis(500));
         let mut next = None;
         let mut reason = None;
@@ -244,10 +248,15 @@ impl Connection {
                     Ok(None) | Err(_) => self.viewer.connection_lost(),
                 },
                 stream = self.connection.accept_uni() => match stream {
-                    Ok(stream) => spawn_reader(stream, video_tx.clone(), self.files.report_sender()),
+                    Ok(stream) => spawn_reader(
+                        stream,
+                        video_tx.clone(),
+                        self.files.report_sender(),
+                        Arc::clone(&video_budget),
+                    ),
                     Err(_) => self.viewer.connection_lost(),
                 },
-                Some(bytes) = video_rx.recv() => self.on_video(&bytes),
+                Some(stream) = video_rx.recv() => self.on_video(stream),
                 Some(report) = self.reports.recv() => self.on_decoded(report),
                 Some(report) = self.files.reports.recv() => {
                     self.files.on_report(report, &mut self.viewer, end);
@@ -265,7 +274,8 @@ impl Connection {
                     Some(command) => self.on_command(command, end),
                 },
                 _ = ticker.tick() => {
-                    end.update(Update::Stats(self.stats.snapshot(self.connection.rtt())));
+                    // The window repaints for the numbers itself while it shows them.
+                    end.post(Update::Stats(self.stats.snapshot(self.connection.rtt())));
                     if self.recording.wants_keyframe() {
                         let _ = self.viewer.send(ControlMessage::KeyframeRequest);
                     }
@@ -313,9 +323,17 @@ impl Connection {
         }
     }
 
-    fn on_video(&mut self, bytes: &[u8]) {
-        let (header, payload) = match decode_video_frame(bytes) {
-            Ok(frame) => frame,
+    fn on_video(&mut self, stream: VideoStream) {
+        let (mut bytes, budget) = match stream {
+            VideoStream::Frame { bytes, budget } => (bytes, budget),
+            VideoStream::OverBudget => {
+                self.frames_dropped += 1;
+                let _ = self.viewer.send(ControlMessage::KeyframeRequest);
+                return;
+            }
+        };
+        let (header, payload_len) = match decode_video_frame(&bytes) {
+            Ok((header, payload)) => (header, payload.len()),
             Err(violation) => {
                 tracing::warn!("the agent sent a bad video frame: {violation}");
                 self.viewer.report_violation(&violation);
@@ -336,7 +354,11 @@ impl Connection {
         self.last_sequence = self.last_sequence.max(header.sequence);
         let network = now().saturating_duration_since(header.capture_time);
         self.times.arrived(header.sequence, network);
-        if !self.decoder.push(header, payload.to_vec()) {
+        // The payload is the end of the stream: keep it in place (no copy), with its
+        // share of the budget, until it is decoded.
+        let total = bytes.len();
+        bytes.drain(..total - payload_len);
+        if !self.decoder.push(header, Payload::budgeted(bytes, budget)) {
             self.frames_dropped += 1;
             let _ = self.viewer.send(ControlMessage::KeyframeRequest);
         }
@@ -553,7 +575,10 @@ impl Connection {
                 ViewerEvent::Deliver(ControlMessage::CursorImage(image)) => {
                     end.update(Update::CursorImage(image));
                 }
-                ViewerEvent::Cursor { x, y, visible } => {
+                // The agent repeats a still pointer's position (datagrams may be
+                // lost); the window is woken only for a change.
+                ViewerEvent::Cursor { x, y, visible } if self.cursor != Some((x, y, visible)) => {
+                    self.cursor = Some((x, y, visible));
                     end.update(Update::Cursor { x, y, visible });
                 }
                 ViewerEvent::Deliver(ControlMessage::Error(report)) => {
@@ -640,12 +665,30 @@ fn describe_end(end: &lifeline_protocol::message::SessionEnd) -> String {
     }
 }
 
+/// Encoded video held by one session at most, from the first byte read off a stream
+/// to the decoder: a hostile agent that opens many large frame streams at once gets
+/// them dropped instead of the viewer's memory (16 streams of 16 MiB would be 256 MiB
+/// before decoding). The largest legal frame fits four times over.
+const VIDEO_MEMORY_BUDGET: usize = 64 * 1024 * 1024;
+
+/// What a video stream gave.
+enum VideoStream {
+    /// A whole stream, with the budget its bytes hold.
+    Frame {
+        bytes: Vec<u8>,
+        budget: Option<OwnedSemaphorePermit>,
+    },
+    /// The stream was stopped: the video budget was spent on other frames.
+    OverBudget,
+}
+
 /// Reads one unidirectional stream from the agent: a file stream (by its tag) goes to
-/// the file transfers, anything else is a video frame.
+/// the file transfers, anything else is a video frame, read within `budget`.
 fn spawn_reader(
     mut stream: quinn::RecvStream,
-    frames: mpsc::Sender<Vec<u8>>,
+    frames: mpsc::Sender<VideoStream>,
     files: mpsc::UnboundedSender<FileReport>,
+    budget: Arc<Semaphore>,
 ) {
     tokio::spawn(async move {
         let mut tag = [0u8; 4];
@@ -654,21 +697,66 @@ fn spawn_reader(
             Ok(()) => {}
             Err(quinn::ReadExactError::FinishedEarly(read)) => {
                 // Too short for anything: the video decoder names the fault.
-                let _ = frames.send(tag[..read].to_vec()).await;
+                let bytes = tag[..read].to_vec();
+                let _ = frames
+                    .send(VideoStream::Frame {
+                        bytes,
+                        budget: None,
+                    })
+                    .await;
                 return;
             }
             Err(err) => return tracing::debug!("a video stream failed: {err}"),
         }
-        match stream.read_to_end(VIDEO_STREAM_LIMIT - tag.len()).await {
-            Ok(rest) => {
-                let mut bytes = Vec::with_capacity(tag.len() + rest.len());
-                bytes.extend_from_slice(&tag);
-                bytes.extend_from_slice(&rest);
-                let _ = frames.send(bytes).await;
+        match read_video(&mut stream, tag.to_vec(), &budget).await {
+            Ok(frame) => {
+                let _ = frames.send(frame).await;
             }
             Err(err) => tracing::debug!("a video stream failed: {err}"),
         }
     });
+}
+
+/// Reads the rest of a video stream after its first bytes, holding budget for every
+/// byte allocated; a stream the budget cannot hold is stopped.
+async fn read_video(
+    stream: &mut quinn::RecvStream,
+    mut bytes: Vec<u8>,
+    budget: &Arc<Semaphore>,
+) -> Result<VideoStream, String> {
+    let mut held: Option<OwnedSemaphorePermit> = None;
+    while let Some(chunk) = stream
+        .read_chunk(64 * 1024, true)
+        .await
+        .map_err(|err| err.to_string())?
+    {
+        let needed = bytes.len() + chunk.bytes.len();
+        if needed > VIDEO_STREAM_LIMIT {
+            let _ = stream.stop(quinn::VarInt::from_u32(0));
+            return Err(format!(
+                "longer than the {VIDEO_STREAM_LIMIT}-byte limit of a video stream"
+            ));
+        }
+        if needed > bytes.capacity() {
+            let capacity = (bytes.capacity() * 2).clamp(needed, VIDEO_STREAM_LIMIT);
+            let more = u32::try_from(capacity - bytes.capacity()).unwrap_or(u32::MAX);
+            let Ok(permit) = Arc::clone(budget).try_acquire_many_owned(more) else {
+                tracing::debug!("video memory budget spent: a frame stream is dropped");
+                let _ = stream.stop(quinn::VarInt::from_u32(0));
+                return Ok(VideoStream::OverBudget);
+            };
+            match &mut held {
+                Some(held) => held.merge(permit),
+                None => held = Some(permit),
+            }
+            bytes.reserve_exact(capacity - bytes.len());
+        }
+        bytes.extend_from_slice(&chunk.bytes);
+    }
+    Ok(VideoStream::Frame {
+        bytes,
+        budget: held,
+    })
 }
 
 /// Rolling numbers for the overlay, over the last second.

@@ -8,6 +8,9 @@
 //!
 //! When the session is recorded, every frame that decodes is also handed to the
 //! recorder, in decoding order: playing the recording decodes the same pictures.
+//!
+//! Encoded frames come as [`Payload`]s, which carry their share of the session's video
+//! memory budget until they are decoded or dropped (see `connection`).
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
@@ -49,10 +52,42 @@ pub enum DecodeReport {
     NeedKeyframe,
 }
 
+/// An encoded frame's bytes, holding their share of the session's video memory
+/// budget: the share is given back when the frame is decoded or dropped.
+#[derive(Debug)]
+pub struct Payload {
+    bytes: Vec<u8>,
+    _budget: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Payload {
+    /// Bytes that hold `budget` until they are dropped.
+    pub fn budgeted(bytes: Vec<u8>, budget: Option<tokio::sync::OwnedSemaphorePermit>) -> Self {
+        Self {
+            bytes,
+            _budget: budget,
+        }
+    }
+}
+
+impl From<Vec<u8>> for Payload {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self::budgeted(bytes, None)
+    }
+}
+
+impl std::ops::Deref for Payload {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
 /// The decoding thread.
 #[derive(Debug)]
 pub struct DecodeWorker {
-    frames: Option<SyncSender<(VideoFrameHeader, Vec<u8>)>>,
+    frames: Option<SyncSender<(VideoFrameHeader, Payload)>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -76,11 +111,11 @@ impl DecodeWorker {
 
     /// Queues a received frame. When the decoder is hopelessly behind the frame is
     /// dropped and false returned (the caller asks for a keyframe).
-    pub fn push(&self, header: VideoFrameHeader, payload: Vec<u8>) -> bool {
+    pub fn push(&self, header: VideoFrameHeader, payload: impl Into<Payload>) -> bool {
         match self
             .frames
             .as_ref()
-            .map(|frames| frames.try_send((header, payload)))
+            .map(|frames| frames.try_send((header, payload.into())))
         {
             Some(Ok(())) => true,
             Some(Err(TrySendError::Full(_) | TrySendError::Disconnected(_))) | None => false,
@@ -100,13 +135,13 @@ impl Drop for DecodeWorker {
 struct Sequencer {
     decoder: OpenH264Decoder,
     next: Option<u64>,
-    waiting: BTreeMap<u64, (VideoFrameHeader, Vec<u8>)>,
+    waiting: BTreeMap<u64, (VideoFrameHeader, Payload)>,
     need_keyframe: bool,
     recorder: RecorderSlot,
 }
 
 fn decode_loop(
-    receiver: &Receiver<(VideoFrameHeader, Vec<u8>)>,
+    receiver: &Receiver<(VideoFrameHeader, Payload)>,
     sink: &FrameSink,
     reports: &mpsc::UnboundedSender<DecodeReport>,
     recorder: RecorderSlot,
@@ -138,9 +173,10 @@ impl Sequencer {
     fn accept(
         &mut self,
         header: VideoFrameHeader,
-        payload: Vec<u8>,
+        payload: impl Into<Payload>,
         sink: &FrameSink,
     ) -> Vec<DecodeReport> {
+        let payload = payload.into();
         let mut reports = Vec::new();
         // The first picture must be a keyframe: on a slow link a small frame after it
         // may overtake it (each frame has its own stream) and cannot be decoded alone.

@@ -618,10 +618,16 @@ pub fn watch_headless_viewer(address: &str, code: &str, args: &[&str]) -> Viewer
             break status;
         }
         peak = peak.max(peak_rss_kib(pid).unwrap_or(0));
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the viewer did not finish within two minutes"
-        );
+        if std::time::Instant::now() > deadline {
+            let _ = child.0.kill();
+            let _ = child.0.wait();
+            let log = stderr.join().unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(20).collect();
+            panic!(
+                "the viewer did not finish within two minutes; it logged, last first:\n{}",
+                tail.join("\n")
+            );
+        }
         std::thread::sleep(Duration::from_millis(20));
     };
     ViewerWatch {

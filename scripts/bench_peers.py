@@ -161,7 +161,7 @@ def breakdown(records, workdir):
 def breakdown_table(rows):
     agent = ["agent.capture_ms", "agent.detect_ms", "agent.convert_ms", "agent.encode_ms", "agent.queue_ms"]
     columns = [
-        ("agent.pace_ms", "pacing sleep"), ("agent.capture_ms", "capture"), ("agent.detect_ms", "change detection"),
+        ("agent.pace_ms", "wait (pacing, viewer acks)"), ("agent.capture_ms", "capture"), ("agent.detect_ms", "change detection"),
         ("agent.convert_ms", "classify + convert (+ scale)"), ("agent.encode_ms", "encode"),
         ("agent.queue_ms", "queue to network"), ("send", "send + transit"),
         ("viewer.decode_wait_ms", "decode queue"), ("viewer.decode_ms", "decode (+ upscale, to RGBA)"),

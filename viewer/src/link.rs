@@ -411,6 +411,14 @@ impl SessionEnd {
         self.wake();
     }
 
+    /// Sends an update without waking the window: it is read at the window's next
+    /// pass (numbers that change all the time and need no repaint of their own).
+    pub fn post(&self, update: Update) {
+        if self.updates.try_send(update).is_err() {
+            tracing::debug!("the window is not draining updates; one was dropped");
+        }
+    }
+
     /// Wakes the window.
     pub fn wake(&self) {
         wake(&self.waker);

@@ -218,6 +218,10 @@ impl ViewerUi {
             self.times.taken(age, upload_started.elapsed());
             self.window.frames.recycle(frame.rgba);
         }
+        if self.view.stats_visible && self.status == Status::Active {
+            // The numbers arrive without waking the window.
+            ctx.request_repaint_after_secs(0.5);
+        }
         let now = ctx.input(|i| i.time);
         if let Some((_, until)) = &mut self.notice {
             let until = *until.get_or_insert(now + NOTICE_SECONDS);

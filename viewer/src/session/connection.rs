@@ -78,6 +78,7 @@ struct Connection {
     reports: mpsc::UnboundedReceiver<DecodeReport>,
     stats: StatsWindow,
     times: crate::stages::FrameTimes,
+    cursor: Option<(i32, i32, bool)>,
     frames_received: u32,
     frames_decoded: u32,
     frames_dropped: u32,
@@ -215,6 +216,7 @@ impl Connection {
             reports,
             stats: StatsWindow::default(),
             times: crate::stages::FrameTimes::default(),
+            cursor: None,
             frames_received: 0,
             frames_decoded: 0,
             frames_dropped: 0,
@@ -272,7 +274,8 @@ impl Connection {
                     Some(command) => self.on_command(command, end),
                 },
                 _ = ticker.tick() => {
-                    end.update(Update::Stats(self.stats.snapshot(self.connection.rtt())));
+                    // The window repaints for the numbers itself while it shows them.
+                    end.post(Update::Stats(self.stats.snapshot(self.connection.rtt())));
                     if self.recording.wants_keyframe() {
                         let _ = self.viewer.send(ControlMessage::KeyframeRequest);
                     }
@@ -572,7 +575,10 @@ impl Connection {
                 ViewerEvent::Deliver(ControlMessage::CursorImage(image)) => {
                     end.update(Update::CursorImage(image));
                 }
-                ViewerEvent::Cursor { x, y, visible } => {
+                // The agent repeats a still pointer's position (datagrams may be
+                // lost); the window is woken only for a change.
+                ViewerEvent::Cursor { x, y, visible } if self.cursor != Some((x, y, visible)) => {
+                    self.cursor = Some((x, y, visible));
                     end.update(Update::Cursor { x, y, visible });
                 }
                 ViewerEvent::Deliver(ControlMessage::Error(report)) => {

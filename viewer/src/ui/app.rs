@@ -192,14 +192,24 @@ impl ViewerUi {
     pub fn logic(&mut self, ctx: &egui::Context) {
         if !self.waker_set {
             let waker_ctx = ctx.clone();
-            self.window
-                .set_waker(Box::new(move || waker_ctx.request_repaint()));
+            // egui answers `request_repaint()` with two passes ("to settle"); a new frame
+            // needs one, and on a machine without a GPU a pass of a full-screen picture
+            // costs tens of milliseconds. A repaint after a delay, even a tiny one, is
+            // one pass; updates that change the layout ask for the second pass below.
+            self.window.set_waker(Box::new(move || {
+                waker_ctx.request_repaint_after(std::time::Duration::from_millis(1));
+            }));
             // Ctrl+plus/minus belong to the remote screen, not to egui's zoom.
             ctx.options_mut(|options| options.zoom_with_keyboard = false);
             self.waker_set = true;
         }
+        let mut settle = false;
         while let Ok(update) = self.window.updates.try_recv() {
+            settle |= !matches!(update, Update::Cursor { .. } | Update::Stats(_));
             self.apply(update);
+        }
+        if settle {
+            ctx.request_repaint();
         }
         self.follow_the_window(ctx);
         if let Some(player) = &mut self.player {

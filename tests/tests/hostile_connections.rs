@@ -23,8 +23,8 @@ use lifeline_protocol::message::{AuthMessage, AuthRejection, ControlMessage, End
 use lifeline_protocol::session::Phase;
 use lifeline_protocol::{Scope, ScopeSet};
 use lifeline_tests::hostile::{
-    ATTACKER_IP, Case, Fixture, RawPeer, Technician, connect_from, is_authentication, is_violation,
-    peak_rss_kib, run_cases,
+    AGENT_PEAK_RSS_LIMIT_KIB, ATTACKER_IP, Case, Fixture, RawPeer, Technician, connect_from,
+    is_authentication, is_violation, peak_rss_kib, run_cases,
 };
 use lifeline_tests::run_headless_viewer_in;
 
@@ -516,6 +516,11 @@ fn code_guessing_is_held_to_three_guesses() {
         fixture.agent.is_running(),
         "the agent died: {}",
         fixture.agent.stderr()
+    );
+    let peak = peak_rss_kib(fixture.agent.pid()).unwrap_or(0);
+    assert!(
+        peak < AGENT_PEAK_RSS_LIMIT_KIB,
+        "the agent's peak memory under the guessing was {peak} KiB"
     );
     // Once the lockout is over, the end user's new code works for an honest technician.
     if let Some(unlocked_at) = result.unlocked_at {

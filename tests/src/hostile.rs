@@ -34,6 +34,18 @@ pub const HONEST_IP: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// On a 640x480 display an agent holds about 15 MB at start and its peak reaches about
 /// 70 MB after a dozen sessions (encoder, buffers the allocator keeps).
 pub const AGENT_PEAK_RSS_LIMIT_KIB: u64 = 160 * 1024;
+/// Where the fixture keeps the pointer: over the xterm that records typed keys.
+pub const POINTER_HOME: (i32, i32) = (200, 150);
+
+/// Puts the pointer back at [`POINTER_HOME`] on `x`.
+pub fn put_pointer_home(x: &Xvfb) {
+    let (column, row) = POINTER_HOME;
+    x.run(
+        "xdotool",
+        &["mousemove", &column.to_string(), &row.to_string()],
+    );
+}
+
 /// Longest wait for any answer from the agent.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -331,7 +343,9 @@ pub struct Fixture {
 
 impl Fixture {
     /// Starts a 640x480 display with an xterm that records every key typed into it, puts
-    /// the pointer at (10, 10), and starts an agent with terminal consent.
+    /// the pointer at [`POINTER_HOME`] over it (keys go to the window under the pointer:
+    /// anything typed on this display lands in the file), and starts an agent with
+    /// terminal consent.
     pub fn start() -> Self {
         Self::start_with(&[])
     }
@@ -345,7 +359,7 @@ impl Fixture {
             "60x10+100+100",
             &format!("stty -icanon -echo; exec cat > {}", typed.display()),
         );
-        x.run("xdotool", &["mousemove", "10", "10"]);
+        put_pointer_home(&x);
         let agent = Agent::start_with(&x.display, agent_args);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -455,7 +469,7 @@ impl Fixture {
             "{case}: the agent's peak memory is {peak} KiB (limit {AGENT_PEAK_RSS_LIMIT_KIB})"
         );
         assert_eq!(self.typed(), "", "{case}: text reached the desktop");
-        assert_eq!(self.x.pointer(), (10, 10), "{case}: the pointer moved");
+        assert_eq!(self.x.pointer(), POINTER_HOME, "{case}: the pointer moved");
         self.assert_serves_honest_viewer(case);
     }
 

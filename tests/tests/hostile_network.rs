@@ -19,7 +19,8 @@ use lifeline_protocol::message::{ControlMessage, Datagram, EndReason};
 use lifeline_protocol::session::Phase;
 use lifeline_protocol::{Scope, ScopeSet};
 use lifeline_tests::hostile::{
-    Case, Fixture, RawPeer, is_refusal, is_session_end, is_violation, peak_rss_kib, run_cases,
+    Case, Fixture, RawPeer, is_refusal, is_session_end, is_violation, peak_rss_kib,
+    put_pointer_home, run_cases,
 };
 use lifeline_tests::wait_until;
 
@@ -315,7 +316,7 @@ fn a_flood_of_allowed_pointer_moves(fixture: &mut Fixture) {
     );
     fixture.block_on(peer.leave());
     // Put the pointer back where the survival check expects it.
-    fixture.x.run("xdotool", &["mousemove", "10", "10"]);
+    put_pointer_home(&fixture.x);
 }
 
 fn a_ping_flood_from_a_viewer_that_never_reads(fixture: &mut Fixture) {

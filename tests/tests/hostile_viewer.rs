@@ -54,7 +54,8 @@ fn input_without_the_input_permission_is_refused_and_audited() {
         "60x10+100+100",
         &format!("stty -icanon -echo; exec cat > {}", typed.display()),
     );
-    x.run("xdotool", &["mousemove", "10", "10"]);
+    // Keys go to the window under the pointer: over the xterm, refused text would land.
+    x.run("xdotool", &["mousemove", "200", "150"]);
     let mut agent = Agent::start(&x.display);
     agent.type_line("view");
     let code = OneTimeCode::parse(&agent.code()).unwrap();
@@ -133,7 +134,7 @@ fn input_without_the_input_permission_is_refused_and_audited() {
     );
     assert_eq!(
         x.pointer(),
-        (10, 10),
+        (200, 150),
         "the refused pointer move moved the pointer"
     );
     assert!(

@@ -319,6 +319,36 @@ fn a_flood_of_allowed_pointer_moves(fixture: &mut Fixture) {
     put_pointer_home(&fixture.x);
 }
 
+fn a_flood_of_typed_text(fixture: &mut Fixture) {
+    let mut peer = active_peer(fixture, "y");
+    // Off the xterm: the text that does get typed goes to the bare root window.
+    fixture.x.run("xdotool", &["mousemove", "10", "10"]);
+    let before = peak_rss_kib(fixture.agent.pid()).unwrap();
+    // 20 000 texts of 4 KiB (80 MB), far faster than keys can be typed.
+    let text = ControlMessage::TypeText("x".repeat(lifeline_protocol::message::MAX_TYPED_TEXT_LEN));
+    let frame = lifeline_protocol::framing::encode_control(&text).unwrap();
+    fixture.block_on(async {
+        for _ in 0..20_000 {
+            peer.send_bytes(&frame).await.unwrap();
+        }
+    });
+    assert_answers(fixture, &mut peer, 9);
+    let after = peak_rss_kib(fixture.agent.pid()).unwrap();
+    assert!(
+        after < before + 32 * 1024,
+        "the agent's peak memory grew from {before} to {after} KiB"
+    );
+    assert!(
+        fixture
+            .agent
+            .stderr()
+            .contains("input arrives faster than it can be injected"),
+        "the agent did not say it dropped input"
+    );
+    fixture.block_on(peer.leave());
+    put_pointer_home(&fixture.x);
+}
+
 fn a_ping_flood_from_a_viewer_that_never_reads(fixture: &mut Fixture) {
     let mut peer = active_peer(fixture, "view");
     let mark = fixture.audit_mark();
@@ -386,6 +416,7 @@ fn streams_and_floods_stay_bounded() {
             "a flood of allowed pointer moves",
             a_flood_of_allowed_pointer_moves,
         ),
+        ("a flood of typed text", a_flood_of_typed_text),
         (
             "a ping flood from a viewer that never reads",
             a_ping_flood_from_a_viewer_that_never_reads,

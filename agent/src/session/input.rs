@@ -1,8 +1,13 @@
 //! Input injection on its own thread, so a slow display server never stalls the
 //! network loop. Actions arrive already authorized by the protocol's `authorize()`.
+//!
+//! At most [`INPUT_QUEUE`] actions wait for the thread: typing text is slow (each
+//! character is a key press), and a viewer sending text faster than it can be typed
+//! would otherwise grow the queue without limit. Past that, actions are dropped and
+//! the drop is logged.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -26,10 +31,15 @@ pub enum InputAction {
     Text(String),
 }
 
+/// Actions waiting for the input thread at most (up to 4 KiB of text each).
+pub const INPUT_QUEUE: usize = 256;
+
 /// The thread that injects input.
 #[derive(Debug)]
 pub struct InputWorker {
-    actions: Option<Sender<InputAction>>,
+    actions: Option<SyncSender<InputAction>>,
+    /// Whether actions are being dropped for a full queue (logged once per burst).
+    dropping: AtomicBool,
     /// Cleared when the worker is dropped: actions still queued are then discarded,
     /// so a revoked permission stops input at once.
     enabled: Arc<AtomicBool>,
@@ -42,8 +52,8 @@ impl InputWorker {
         mut injector: Box<dyn InputInjector>,
         geometry: Arc<Mutex<Option<ScreenGeometry>>>,
     ) -> std::io::Result<Self> {
-        let (actions, receiver): (Sender<InputAction>, Receiver<InputAction>) =
-            std::sync::mpsc::channel();
+        let (actions, receiver): (SyncSender<InputAction>, Receiver<InputAction>) =
+            std::sync::mpsc::sync_channel(INPUT_QUEUE);
         let enabled = Arc::new(AtomicBool::new(true));
         let still_enabled = Arc::clone(&enabled);
         let thread = std::thread::Builder::new()
@@ -60,17 +70,28 @@ impl InputWorker {
             })?;
         Ok(Self {
             actions: Some(actions),
+            dropping: AtomicBool::new(false),
             enabled,
             thread: Some(thread),
         })
     }
 
-    /// Queues an action.
+    /// Queues an action; drops it when [`INPUT_QUEUE`] actions already wait.
     pub fn send(&self, action: InputAction) {
-        if let Some(actions) = &self.actions
-            && actions.send(action).is_err()
-        {
-            tracing::warn!("the input thread has stopped");
+        let Some(actions) = &self.actions else {
+            return;
+        };
+        match actions.try_send(action) {
+            Ok(()) => self.dropping.store(false, Ordering::Relaxed),
+            Err(TrySendError::Full(_)) => {
+                if !self.dropping.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        "input arrives faster than it can be injected: {INPUT_QUEUE} actions \
+                         wait, further ones are dropped"
+                    );
+                }
+            }
+            Err(TrySendError::Disconnected(_)) => tracing::warn!("the input thread has stopped"),
         }
     }
 }
@@ -163,5 +184,24 @@ mod tests {
                 .iter()
                 .all(|i| *i == RecordedInput::Text("x".to_owned()))
         );
+    }
+
+    #[test]
+    fn input_faster_than_it_can_be_typed_is_dropped_past_the_queue() {
+        let fake = FakeInjector::default();
+        let log = Arc::clone(&fake.log);
+        let worker = InputWorker::spawn(Box::new(Slow(fake)), Arc::default()).unwrap();
+        // Each takes 50 ms to type: almost all of these arrive while the queue is full.
+        for n in 0..INPUT_QUEUE * 4 {
+            worker.send(InputAction::Text(n.to_string()));
+        }
+        assert!(
+            worker.dropping.load(Ordering::Relaxed),
+            "nothing was dropped"
+        );
+        drop(worker);
+        // At most the queue and the one being typed when the flood began.
+        let typed = log.lock().unwrap().len();
+        assert!(typed <= INPUT_QUEUE + 1, "{typed} actions were typed");
     }
 }

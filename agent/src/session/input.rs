@@ -4,11 +4,14 @@
 //! At most [`INPUT_QUEUE`] actions wait for the thread: typing text is slow (each
 //! character is a key press), and a viewer sending text faster than it can be typed
 //! would otherwise grow the queue without limit. Past that, actions are dropped and
-//! the drop is logged.
+//! the drop is logged. Pointer moves never fill the queue: a move that arrives while
+//! the previous waiting action is also a move replaces it, so only the newest
+//! position is injected and a flood of moves costs one slot. Order between moves,
+//! clicks and keys is kept, so a click still lands where the pointer was sent.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 use lifeline_protocol::message::{KeyEvent, MouseButton};
@@ -34,15 +37,53 @@ pub enum InputAction {
 /// Actions waiting for the input thread at most (up to 4 KiB of text each).
 pub const INPUT_QUEUE: usize = 256;
 
+/// The actions waiting for the input thread, shared with it.
+#[derive(Debug, Default)]
+struct Pending {
+    state: Mutex<PendingState>,
+    /// Signalled when an action is queued or the worker closes.
+    changed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct PendingState {
+    actions: VecDeque<InputAction>,
+    /// Set when the worker is dropped: actions still queued are then discarded, so a
+    /// revoked permission stops input at once.
+    closed: bool,
+}
+
+impl Pending {
+    fn lock(&self) -> MutexGuard<'_, PendingState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The next action, waiting for one; `None` once closed.
+    fn next(&self) -> Option<InputAction> {
+        let mut state = self.lock();
+        loop {
+            if state.closed {
+                return None;
+            }
+            if let Some(action) = state.actions.pop_front() {
+                return Some(action);
+            }
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+}
+
 /// The thread that injects input.
 #[derive(Debug)]
 pub struct InputWorker {
-    actions: Option<SyncSender<InputAction>>,
+    pending: Arc<Pending>,
     /// Whether actions are being dropped for a full queue (logged once per burst).
     dropping: AtomicBool,
-    /// Cleared when the worker is dropped: actions still queued are then discarded,
-    /// so a revoked permission stops input at once.
-    enabled: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -52,54 +93,58 @@ impl InputWorker {
         mut injector: Box<dyn InputInjector>,
         geometry: Arc<Mutex<Option<ScreenGeometry>>>,
     ) -> std::io::Result<Self> {
-        let (actions, receiver): (SyncSender<InputAction>, Receiver<InputAction>) =
-            std::sync::mpsc::sync_channel(INPUT_QUEUE);
-        let enabled = Arc::new(AtomicBool::new(true));
-        let still_enabled = Arc::clone(&enabled);
+        let pending = Arc::new(Pending::default());
+        let queue = Arc::clone(&pending);
         let thread = std::thread::Builder::new()
             .name("lifeline-input".to_owned())
             .spawn(move || {
-                for action in receiver {
-                    if !still_enabled.load(Ordering::Acquire) {
-                        break;
-                    }
+                while let Some(action) = queue.next() {
                     if let Err(err) = apply(injector.as_mut(), &geometry, action) {
                         tracing::warn!("input could not be injected: {err}");
                     }
                 }
             })?;
         Ok(Self {
-            actions: Some(actions),
+            pending,
             dropping: AtomicBool::new(false),
-            enabled,
             thread: Some(thread),
         })
     }
 
-    /// Queues an action; drops it when [`INPUT_QUEUE`] actions already wait.
+    /// Queues an action. A move right after a waiting move replaces it; anything else
+    /// is dropped when [`INPUT_QUEUE`] actions already wait.
     pub fn send(&self, action: InputAction) {
-        let Some(actions) = &self.actions else {
+        let mut state = self.pending.lock();
+        if state.closed {
             return;
-        };
-        match actions.try_send(action) {
-            Ok(()) => self.dropping.store(false, Ordering::Relaxed),
-            Err(TrySendError::Full(_)) => {
-                if !self.dropping.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(
-                        "input arrives faster than it can be injected: {INPUT_QUEUE} actions \
-                         wait, further ones are dropped"
-                    );
-                }
-            }
-            Err(TrySendError::Disconnected(_)) => tracing::warn!("the input thread has stopped"),
         }
+        if let (InputAction::MoveTo(..), Some(InputAction::MoveTo(..))) =
+            (&action, state.actions.back())
+        {
+            if let Some(waiting) = state.actions.back_mut() {
+                *waiting = action;
+            }
+        } else if state.actions.len() < INPUT_QUEUE {
+            state.actions.push_back(action);
+            self.dropping.store(false, Ordering::Relaxed);
+        } else {
+            if !self.dropping.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    "input arrives faster than it can be injected: {INPUT_QUEUE} actions \
+                     wait, further ones are dropped"
+                );
+            }
+            return;
+        }
+        drop(state);
+        self.pending.changed.notify_one();
     }
 }
 
 impl Drop for InputWorker {
     fn drop(&mut self) {
-        self.enabled.store(false, Ordering::Release);
-        self.actions.take();
+        self.pending.lock().closed = true;
+        self.pending.changed.notify_all();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -183,6 +228,55 @@ mod tests {
                 .unwrap()
                 .iter()
                 .all(|i| *i == RecordedInput::Text("x".to_owned()))
+        );
+    }
+
+    #[test]
+    fn a_flood_of_moves_ends_at_the_newest_and_keeps_clicks_in_order() {
+        let fake = FakeInjector::default();
+        let log = Arc::clone(&fake.log);
+        let geometry = Arc::new(Mutex::new(Some(ScreenGeometry {
+            monitor: crate::platform::Monitor {
+                index: 0,
+                name: "test".to_owned(),
+                x: 0,
+                y: 0,
+                width: 1000,
+                height: 1000,
+                primary: true,
+            },
+            frame_width: 1000,
+            frame_height: 1000,
+        })));
+        let worker = InputWorker::spawn(Box::new(Slow(fake)), geometry).unwrap();
+        // The slow text holds the thread while everything else queues behind it.
+        worker.send(InputAction::Text("a".to_owned()));
+        for x in 0..10_000 {
+            worker.send(InputAction::MoveTo(x % 500, 10));
+        }
+        worker.send(InputAction::MoveTo(600, 20));
+        worker.send(InputAction::Button(MouseButton::Left, true));
+        for x in 0..10_000 {
+            worker.send(InputAction::MoveTo(x % 500, 30));
+        }
+        worker.send(InputAction::MoveTo(700, 40));
+        assert!(
+            !worker.dropping.load(Ordering::Relaxed),
+            "moves filled the queue"
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while log.lock().unwrap().len() < 4 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        drop(worker);
+        assert_eq!(
+            *log.lock().unwrap(),
+            vec![
+                RecordedInput::Text("a".to_owned()),
+                RecordedInput::Move(600, 20),
+                RecordedInput::Button(MouseButton::Left, true),
+                RecordedInput::Move(700, 40),
+            ]
         );
     }
 

@@ -5,8 +5,9 @@
 //! ```
 //!
 //! `NAME` opens straight on one screen: `waiting` (with a wrong-code warning),
-//! `consent`, `banner`, `request` (more permissions during a session), `ended`,
-//! `service` (waiting without a code), `unattended` (a certified technician's request
+//! `consent`, `banner`, `request` (more permissions during a session), `ended`, `lost`
+//! (a lost connection the technician may resume), `service` (waiting without a code),
+//! `unattended` (a certified technician's request
 //! for a permission the policy wants confirmed), `action` (a command to approve) or
 //! `continue` (the "continue?" question).
 //! Without `--screen` the code shows, a wrong code is reported after 2 s and the
@@ -34,6 +35,7 @@ enum Start {
     Banner,
     Request,
     Ended,
+    Lost,
     Service,
     Unattended,
     Action,
@@ -83,6 +85,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<(Lang, S
                     "banner" => Start::Banner,
                     "request" => Start::Request,
                     "ended" => Start::Ended,
+                    "lost" => Start::Lost,
                     "service" => Start::Service,
                     "unattended" => Start::Unattended,
                     "action" => Start::Action,
@@ -205,7 +208,16 @@ async fn fake_session(
             active(granted),
             UiEvent::SessionEnded {
                 reason: words(lang, "The technician disconnected.", "技术人员已断开连接。"),
+                may_resume: false,
             },
+        ]),
+        Start::Lost => script.extend([
+            active(granted),
+            UiEvent::SessionEnded {
+                reason: words(lang, "The connection was lost.", "连接已中断。"),
+                may_resume: true,
+            },
+            ready.clone(),
         ]),
     }
     for event in script {
@@ -230,7 +242,12 @@ async fn fake_session(
             }
             UserCommand::AnswerConsent(ConsentAnswer::Deny { .. }) | UserCommand::Stop => {
                 let reason = words(lang, "You ended the session.", "您结束了会话。");
-                notifier.send(UiEvent::SessionEnded { reason }).await;
+                notifier
+                    .send(UiEvent::SessionEnded {
+                        reason,
+                        may_resume: false,
+                    })
+                    .await;
                 tokio::time::sleep(Duration::from_secs(3)).await;
                 vec![ready.clone()]
             }

@@ -301,6 +301,7 @@ fn stop_sends_stop_and_shows_the_end() {
 fn after_the_end_the_next_code_shows_again() {
     let ended = UiEvent::SessionEnded {
         reason: "The technician disconnected".to_owned(),
+        may_resume: false,
     };
     let mut harness = harness(Lang::En, vec![session_active(view_and_input()), ended]);
     harness.get_by_label("The session has ended");
@@ -311,6 +312,22 @@ fn after_the_end_the_next_code_shows_again() {
     settle(&mut harness);
 
     harness.get_by_label(CODE);
+}
+
+#[test]
+fn after_a_lost_connection_the_code_screen_says_the_technician_may_come_back() {
+    let ended = UiEvent::SessionEnded {
+        reason: "the connection was lost".to_owned(),
+        may_resume: true,
+    };
+    let mut harness = harness(Lang::En, vec![session_active(view_and_input()), ended]);
+    let now = harness.state().now;
+    harness.state_mut().state.apply(ready(), now);
+    settle(&mut harness);
+
+    harness.get_by_label(CODE);
+    harness.get_by_label_contains("may reconnect without a new code");
+    harness.get_by_label_contains("within 2:00");
 }
 
 #[test]

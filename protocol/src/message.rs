@@ -128,6 +128,8 @@ impl ControlMessage {
             ControlMessage::Auth(AuthMessage::Confirm(_)) => "auth-confirm",
             ControlMessage::Auth(AuthMessage::Unattended(_)) => "auth-unattended",
             ControlMessage::Auth(AuthMessage::UnattendedAccepted) => "auth-unattended-accepted",
+            ControlMessage::Auth(AuthMessage::Resume(_)) => "auth-resume",
+            ControlMessage::Auth(AuthMessage::Resumed) => "auth-resumed",
             ControlMessage::AuthRejected(_) => "auth-rejected",
             ControlMessage::ConsentRequest(_) => "consent-request",
             ControlMessage::ConsentDecision(_) => "consent-decision",
@@ -377,6 +379,25 @@ impl std::fmt::Display for SessionId {
     }
 }
 
+impl std::str::FromStr for SessionId {
+    type Err = String;
+
+    /// The 32 hex digits [`SessionId`]'s `Display` prints.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        let wrong = || format!("{text:?} is not a session id: 32 hex digits expected");
+        if text.len() != 32 || !text.is_ascii() {
+            return Err(wrong());
+        }
+        let mut bytes = [0u8; 16];
+        for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks(2)) {
+            let pair = std::str::from_utf8(pair).map_err(|_| wrong())?;
+            *byte = u8::from_str_radix(pair, 16).map_err(|_| wrong())?;
+        }
+        Ok(Self(bytes))
+    }
+}
+
 impl std::fmt::Debug for SessionId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "SessionId({self})")
@@ -396,6 +417,12 @@ pub enum AuthMessage {
     Unattended(Box<UnattendedAuth>),
     /// Agent to viewer: the unattended credentials were accepted.
     UnattendedAccepted,
+    /// Viewer to agent, instead of SPAKE2: resume this session, whose connection was
+    /// lost, with this connection's key (see [`crate::session::resume`]).
+    Resume(SessionId),
+    /// Agent to viewer: the session is resumed; the grant of the lost session's
+    /// permissions follows.
+    Resumed,
 }
 
 /// A technician's credentials for unattended access.
@@ -428,6 +455,8 @@ impl std::fmt::Debug for AuthMessage {
             AuthMessage::Confirm(bytes) => write!(f, "Confirm({} bytes)", bytes.len()),
             AuthMessage::Unattended(auth) => write!(f, "Unattended({auth:?})"),
             AuthMessage::UnattendedAccepted => f.write_str("UnattendedAccepted"),
+            AuthMessage::Resume(session) => write!(f, "Resume({session})"),
+            AuthMessage::Resumed => f.write_str("Resumed"),
         }
     }
 }
@@ -452,6 +481,11 @@ pub enum AuthRejection {
     CodesNotAccepted,
     /// Unattended access was refused (policy, certificate, proof or second factor).
     UnattendedRefused {
+        /// Why, for the technician.
+        reason: String,
+    },
+    /// The lost session cannot be resumed (too late, another key, never lost).
+    ResumeRefused {
         /// Why, for the technician.
         reason: String,
     },
@@ -480,6 +514,9 @@ impl std::fmt::Display for AuthRejection {
             ),
             AuthRejection::UnattendedRefused { reason } => {
                 write!(f, "unattended access refused: {reason}")
+            }
+            AuthRejection::ResumeRefused { reason } => {
+                write!(f, "the session cannot be resumed: {reason}")
             }
         }
     }

@@ -452,15 +452,14 @@ pub fn run_headless_viewer_wrapped(
     let output = wrapped_command(wrapper, &workspace_binary("lifeline-viewer"))
         .arg("--data-dir")
         .arg(dir)
-        .args([
-            "connect",
-            address,
-            "--code",
-            code,
-            "--headless",
-            "--name",
-            "Test Technician",
-        ])
+        .args(["connect", address])
+        // No code: the caller passes another credential (--resume, --unattended).
+        .args(if code.is_empty() {
+            vec![]
+        } else {
+            vec!["--code", code]
+        })
+        .args(["--headless", "--name", "Test Technician"])
         .arg("--save-frame")
         .arg(&frame_path)
         .arg("--stats")

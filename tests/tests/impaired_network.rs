@@ -473,6 +473,78 @@ fn a_long_outage_ends_the_session_on_both_sides_with_a_reason() {
         ended.contains("connection was lost"),
         "the end user was not told why: {ended:?}"
     );
+    assert!(
+        stdout.contains("may reconnect without a new code"),
+        "the end user was not told the technician may come back: {stdout}"
+    );
+
+    // The viewer offered to resume without a new code.
+    let offer = run
+        .stderr
+        .lines()
+        .find(|line| line.contains("lifeline-viewer connect") && line.contains("--resume"))
+        .unwrap_or_else(|| panic!("the viewer offered no reconnection: {}", run.stderr));
+    let words: Vec<&str> = offer.split_whitespace().collect();
+    let after = |flag: &str| {
+        let at = words.iter().position(|word| *word == flag).unwrap();
+        words[at + 1].to_owned()
+    };
+    let (session_id, agent_key) = (after("--resume"), after("--agent-fingerprint"));
+    let resume_args = |script: &Path| {
+        vec![
+            "--resume".to_owned(),
+            session_id.clone(),
+            "--agent-fingerprint".to_owned(),
+            agent_key.clone(),
+            "--scopes".to_owned(),
+            "view,input".to_owned(),
+            "--input-script".to_owned(),
+            script.display().to_string(),
+        ]
+    };
+    let script = session.dir.path().join("resume.txt");
+    std::fs::write(&script, typing_script(500, 2.0, 1000)).unwrap();
+
+    // Someone else's viewer (another key) naming the session gets nothing.
+    let intruder_dir = session.dir.path().join("intruder");
+    std::fs::create_dir_all(&intruder_dir).unwrap();
+    let args = resume_args(&script);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let intruder = run_headless_viewer_wrapped(
+        &session.link.viewer_wrapper(),
+        &intruder_dir,
+        &session.agent_address(),
+        "",
+        &args,
+    );
+    assert!(!intruder.success, "another key resumed the session");
+    assert!(
+        intruder.stderr.contains("not yours"),
+        "the intruder was not told why: {}",
+        intruder.stderr
+    );
+    assert_eq!(session.typed(), "", "the intruder typed");
+
+    // The technician's own viewer resumes it: no code, no question to the end user,
+    // and typing works again.
+    let resumed = run_headless_viewer_wrapped(
+        &session.link.viewer_wrapper(),
+        &session.dir.path().join("viewer"),
+        &session.agent_address(),
+        "",
+        &args,
+    );
+    assert!(
+        resumed.success,
+        "the session was not resumed: {}",
+        resumed.stderr
+    );
+    session.assert_sentence_arrived();
+    assert!(
+        session.agent.stdout().matches("They may now:").count() >= 2,
+        "the end user was not shown the resumed session: {}",
+        session.agent.stdout()
+    );
 }
 
 #[test]

@@ -80,8 +80,18 @@ pub struct ConnectArgs {
     /// The agent's device ID (host:port).
     pub address: String,
     /// The one-time code the end user reads out.
-    #[arg(long, required_unless_present = "unattended")]
+    #[arg(long, required_unless_present_any = ["unattended", "resume"])]
     pub code: Option<String>,
+    /// Resume this session (its id, 32 hex digits), whose connection was lost less than
+    /// two minutes ago, without a new code: the viewer prints the whole command when it
+    /// happens. Needs --agent-fingerprint.
+    #[arg(
+        long,
+        value_name = "SESSION_ID",
+        conflicts_with_all = ["code", "unattended"],
+        requires = "agent_fingerprint"
+    )]
+    pub resume: Option<String>,
     /// Unattended access: no code and no one needed at the other end; uses your
     /// certificate (`certificate import`) within the agent's policy.
     #[arg(long, conflicts_with = "code")]
@@ -274,7 +284,9 @@ fn run(args: Args) -> anyhow::Result<()> {
 
 fn request(connect: &ConnectArgs) -> anyhow::Result<ConnectRequest> {
     let scopes: ScopeSet = connect.scopes.parse()?;
-    let credential = if connect.unattended {
+    let credential = if let Some(session) = &connect.resume {
+        RequestCredential::Resume(session.parse().map_err(anyhow::Error::msg)?)
+    } else if connect.unattended {
         RequestCredential::Unattended {
             totp: connect.totp.clone(),
         }

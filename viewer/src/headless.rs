@@ -289,6 +289,9 @@ pub async fn run(
         }
     }
     let outcome = session.await?;
+    if let Some(offer) = &outcome.reconnect {
+        tracing::warn!("{}", reconnect_advice(offer));
+    }
     // Active, and over without this viewer asking: the other side ended it before what
     // was asked was done.
     let ended_early = outcome.was_active && !disconnecting;
@@ -465,6 +468,29 @@ pub fn save_png(path: &Path, frame: &VideoFrame) -> anyhow::Result<()> {
     writer.write_image_data(&frame.rgba)?;
     writer.finish()?;
     Ok(())
+}
+
+/// What to run to resume a lost session without a new code.
+fn reconnect_advice(offer: &crate::link::ReconnectOffer) -> String {
+    let request = &offer.request;
+    let (crate::link::RequestCredential::Resume(session), Some(agent)) =
+        (&request.credential, &request.agent_fingerprint)
+    else {
+        return String::new();
+    };
+    let seconds = offer
+        .until
+        .saturating_duration_since(Instant::now())
+        .as_secs();
+    format!(
+        "The connection was lost. For the next {seconds} s the session can be resumed without \
+         a new code, with the permissions the end user gave:\n  lifeline-viewer connect {} \
+         --resume {session} --agent-fingerprint {} --scopes {} --name '{}'",
+        request.address,
+        agent.to_hex(),
+        request.scopes,
+        request.technician_name.replace('\'', "'\\''"),
+    )
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use lifeline_protocol::action::CommandOutput;
 use lifeline_protocol::message::{
-    CursorImage, KeyEvent, MonitorList, MouseButton, QualityPreference, VideoQuality,
+    CursorImage, KeyEvent, MonitorList, MouseButton, QualityPreference, SessionId, VideoQuality,
 };
 use lifeline_protocol::system::{Diagnostic, DiagnosticReport, SystemInfoResult};
 use lifeline_protocol::{Fingerprint, ScopeSet};
@@ -49,6 +49,31 @@ pub enum RequestCredential {
         /// The second-factor code, when the agent's policy asks for one.
         totp: Option<String>,
     },
+    /// Resume this session, whose connection was lost a short while ago, with no code
+    /// (needs [`ConnectRequest::agent_fingerprint`]: the agent key of that session).
+    Resume(SessionId),
+}
+
+impl ConnectRequest {
+    /// The request that resumes `session`, lost with the agent whose key is `agent`:
+    /// same address, name, reason and permissions, no code.
+    pub fn to_resume(&self, session: SessionId, agent: Fingerprint) -> ConnectRequest {
+        ConnectRequest {
+            credential: RequestCredential::Resume(session),
+            agent_fingerprint: Some(agent),
+            ..self.clone()
+        }
+    }
+}
+
+/// A session's connection was lost: until `until`, `request` resumes it without a new
+/// code (see `lifeline_protocol::session::resume`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReconnectOffer {
+    /// What resumes it.
+    pub request: ConnectRequest,
+    /// Until when the agent keeps it.
+    pub until: std::time::Instant,
 }
 
 /// What the window asks the session to do.
@@ -298,6 +323,9 @@ pub enum Update {
     },
     /// A file transfer's progress.
     File(FileUpdate),
+    /// The connection of an active session was lost and may be resumed for a while
+    /// without a new code (sent just before the `Ended` status).
+    ReconnectOffer(ReconnectOffer),
 }
 
 /// A decoded picture of the remote screen, RGBA, `width * height * 4` bytes.

@@ -359,3 +359,79 @@ fn the_commands_window_sends_a_command_and_shows_the_wait_and_the_output() {
     rig.harness.get_by_label("up 3 days");
     rig.harness.get_by_label("Exit code 0.");
 }
+
+#[test]
+fn a_lost_connection_offers_to_reconnect_without_a_code() {
+    let mut rig = rig();
+    rig.active_session(ScopeSet::from([Scope::ViewScreen, Scope::ControlInput]));
+    let session = lifeline_protocol::message::SessionId([0x51; 16]);
+    let agent = lifeline_protocol::PublicKey([0xA6; 32]).fingerprint();
+    let original = ConnectRequest {
+        address: "10.0.0.5:7070".into(),
+        credential: RequestCredential::Code("123 456 789".into()),
+        agent_fingerprint: None,
+        scopes: ScopeSet::from([Scope::ViewScreen, Scope::ControlInput]),
+        technician_name: "Sam".into(),
+        reason: String::new(),
+    };
+    let resume = original.to_resume(session, agent);
+    rig.session.update(Update::ReconnectOffer(
+        lifeline_viewer::link::ReconnectOffer {
+            request: resume.clone(),
+            until: std::time::Instant::now() + std::time::Duration::from_secs(100),
+        },
+    ));
+    rig.session.update(Update::Status(Status::Ended(
+        "the agent is gone: the connection was lost".into(),
+    )));
+    rig.settle();
+    rig.harness
+        .get_by_label_contains("The connection to 10.0.0.5:7070 was lost.");
+    rig.harness.get_by_label_contains("without a new code");
+    rig.harness.get_by_label("Reconnect").click();
+    rig.settle();
+    let commands = rig.commands();
+    assert_eq!(commands.first(), Some(&Command::Connect(resume.clone())));
+    assert_eq!(
+        resume.credential,
+        RequestCredential::Resume(session),
+        "no code is sent"
+    );
+    assert_eq!(resume.agent_fingerprint, Some(agent));
+    assert_eq!(rig.harness.state().status(), &Status::Connecting);
+}
+
+#[test]
+fn an_expired_offer_or_a_session_ended_on_purpose_shows_no_reconnect_button() {
+    let mut rig = rig();
+    rig.active_session(ScopeSet::from([Scope::ViewScreen]));
+    rig.session.update(Update::Status(Status::Ended(
+        "the end user stopped the session".into(),
+    )));
+    rig.settle();
+    assert!(rig.harness.query_by_label("Reconnect").is_none());
+
+    rig.active_session(ScopeSet::from([Scope::ViewScreen]));
+    let request = ConnectRequest {
+        address: "10.0.0.5:7070".into(),
+        credential: RequestCredential::Code("123 456 789".into()),
+        agent_fingerprint: None,
+        scopes: ScopeSet::from([Scope::ViewScreen]),
+        technician_name: "Sam".into(),
+        reason: String::new(),
+    };
+    rig.session.update(Update::ReconnectOffer(
+        lifeline_viewer::link::ReconnectOffer {
+            request: request.to_resume(
+                lifeline_protocol::message::SessionId([1; 16]),
+                lifeline_protocol::PublicKey([2; 32]).fingerprint(),
+            ),
+            until: std::time::Instant::now(),
+        },
+    ));
+    rig.session.update(Update::Status(Status::Ended(
+        "the connection was lost".into(),
+    )));
+    rig.settle();
+    assert!(rig.harness.query_by_label("Reconnect").is_none());
+}

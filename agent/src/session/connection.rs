@@ -12,6 +12,7 @@ use lifeline_protocol::message::{
     Capabilities, ControlMessage, EndReason, SessionId, TechnicianIdentity,
 };
 use lifeline_protocol::recording::{Event as RecordedEvent, Side};
+use lifeline_protocol::session::resume::RESUME_WINDOW;
 use lifeline_protocol::session::{AgentConfig, AgentEvent, AgentSession, ConsentAnswer, Phase};
 use lifeline_protocol::version::{Role, SUPPORTED_VERSIONS};
 use lifeline_protocol::{PeerMisbehaved, Scope, ScopeSet};
@@ -158,6 +159,10 @@ impl Connection {
                 .union(Capabilities::MULTI_MONITOR),
             trust: shared.policy.trust.clone(),
         });
+        let mut agent = agent;
+        if let Some(grant) = shared.lock_resumable().clone() {
+            agent.offer_resume(grant);
+        }
         let (outgoing, queued) = mpsc::channel(OUTGOING_QUEUE);
         let writer = tokio::spawn(write_control(send, queued));
         let (commands_tx, commands) = mpsc::channel(16);
@@ -470,6 +475,28 @@ impl Connection {
                     let _ = self.agent.answer_consent(answer, now());
                 }
             }
+            AgentEvent::SessionResumed {
+                technician,
+                previous,
+            } => {
+                tracing::info!(
+                    "{} resumed session {previous}, lost less than {} s ago",
+                    technician.display_name,
+                    RESUME_WINDOW.as_secs()
+                );
+                {
+                    let mut resumable = self.shared.lock_resumable();
+                    if resumable
+                        .as_ref()
+                        .is_some_and(|grant| grant.session == previous)
+                    {
+                        // Used once.
+                        *resumable = None;
+                    }
+                }
+                self.technician = Some(technician);
+                self.claim_attention_or_end();
+            }
             AgentEvent::UnattendedSession { technician } => {
                 tracing::info!(
                     "unattended session by {} ({:?})",
@@ -478,15 +505,7 @@ impl Connection {
                 );
                 self.technician = Some(technician);
                 self.continue_check.disable();
-                if !self.claim_attention() {
-                    self.agent.end(
-                        EndReason::ConsentRefused {
-                            reason: "another technician is already connected to this device"
-                                .to_owned(),
-                        },
-                        now(),
-                    );
-                }
+                self.claim_attention_or_end();
             }
             AgentEvent::ActionConfirmationNeeded {
                 id,
@@ -586,11 +605,22 @@ impl Connection {
                 self.video = None;
                 self.input = None;
                 self.screen.stop();
+                let resumable = self.agent.resume_grant();
+                let may_resume = resumable.is_some();
+                if let Some(grant) = resumable {
+                    tracing::info!(
+                        "the technician may resume session {} without a new code for {} s",
+                        grant.session,
+                        RESUME_WINDOW.as_secs()
+                    );
+                    *self.shared.lock_resumable() = Some(grant);
+                }
                 if self.holds_attention {
                     self.shared
                         .ui
                         .send(UiEvent::SessionEnded {
                             reason: end.reason.detail(),
+                            may_resume,
                         })
                         .await;
                 }
@@ -712,6 +742,19 @@ impl Connection {
         }
     }
 
+    /// A session that needs no consent prompt (unattended, resumed) takes the end
+    /// user's attention, or ends when another session holds it.
+    fn claim_attention_or_end(&mut self) {
+        if !self.claim_attention() {
+            self.agent.end(
+                EndReason::ConsentRefused {
+                    reason: "another technician is already connected to this device".to_owned(),
+                },
+                now(),
+            );
+        }
+    }
+
     fn claim_attention(&mut self) -> bool {
         let mut attention = self
             .shared
@@ -722,6 +765,8 @@ impl Connection {
             return false;
         }
         *attention = Some(self.commands_tx.clone());
+        // Another session has the end user now: the lost one is not resumed.
+        *self.shared.lock_resumable() = None;
         self.holds_attention = true;
         true
     }

@@ -27,6 +27,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lifeline_protocol::audit::{Actor, AuditAction, AuditRecord, Outcome};
 use lifeline_protocol::code::{CodeGuard, CodeNotice, CodePolicy};
+use lifeline_protocol::session::resume::ResumeGrant;
 
 use crate::policy::Policy;
 use lifeline_protocol::{Fingerprint, Timestamp};
@@ -112,11 +113,19 @@ pub(crate) struct Shared {
     /// The agent's key for signing its own recordings (only when the policy records).
     pub(crate) recording_key: Option<lifeline_protocol::KeyPair>,
     pub(crate) data_dir: PathBuf,
+    /// The last session whose connection was lost, while its technician may resume it.
+    pub(crate) resumable: Mutex<Option<ResumeGrant>>,
     device_id: String,
     code_file: Option<PathBuf>,
 }
 
 impl Shared {
+    pub(crate) fn lock_resumable(&self) -> std::sync::MutexGuard<'_, Option<ResumeGrant>> {
+        self.resumable
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     pub(crate) fn lock_guard(&self) -> std::sync::MutexGuard<'_, CodeGuard> {
         self.guard
             .lock()
@@ -243,6 +252,7 @@ pub async fn serve(
         data_dir: config.data_dir,
         device_id: config.device_id,
         code_file: config.code_file,
+        resumable: Mutex::new(None),
     });
     tracing::info!(
         "listening on {} as {} (full fingerprint {})",

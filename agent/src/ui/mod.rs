@@ -110,6 +110,9 @@ pub enum UiEvent {
     SessionEnded {
         /// Why, in words.
         reason: String,
+        /// The connection was lost: the same technician may reconnect without a new
+        /// code for [`lifeline_protocol::session::resume::RESUME_WINDOW`].
+        may_resume: bool,
     },
     /// Something failed that the user should know about.
     Error(String),

@@ -91,6 +91,8 @@ pub struct Texts {
     pub code_locked: &'static str,
     /// Told when a session ended.
     pub session_ended: &'static str,
+    /// After a lost connection, before the time left ("… within 1:45").
+    pub may_resume_within: &'static str,
     /// Terminal prompt for an answer.
     pub tty_answer_prompt: &'static str,
     /// Before the time the code still works ("Valid for 4:59").
@@ -192,6 +194,7 @@ static EN: Texts = Texts {
     wrong_code_tried: "Someone typed a wrong code for this computer.",
     code_locked: "Wrong codes were tried too often. Your code has changed; new attempts wait",
     session_ended: "The session has ended",
+    may_resume_within: "The connection to your technician was lost. The same technician may reconnect without a new code, with the permissions you gave, within",
     tty_answer_prompt: "Allow? [y = all asked, n = refuse, or a list such as view,input]: ",
     code_valid_for: "Valid for",
     code_expired: "This code has expired. A new code will appear in a moment.",
@@ -238,6 +241,7 @@ static ZH_CN: Texts = Texts {
     wrong_code_tried: "有人为这台电脑输入了错误的验证码。",
     code_locked: "错误验证码尝试次数过多。您的验证码已更换；新的尝试需要等待",
     session_ended: "会话已结束",
+    may_resume_within: "与技术人员的连接已中断。同一位技术人员可在以下时间内无需新代码、以您已授予的权限重新连接：",
     tty_answer_prompt: "允许吗？[y = 全部允许，n = 拒绝，或列出权限，例如 view,input]：",
     code_valid_for: "有效期还剩",
     code_expired: "这个验证码已过期。新的验证码马上就会出现。",

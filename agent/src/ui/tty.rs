@@ -376,7 +376,17 @@ fn show(
             write!(out, "{}", texts.tty_answer_prompt)?;
             question = Some(Pending::Continue);
         }
-        UiEvent::SessionEnded { reason } => writeln!(out, "\n{}: {reason}", texts.session_ended)?,
+        UiEvent::SessionEnded { reason, may_resume } => {
+            writeln!(out, "\n{}: {reason}", texts.session_ended)?;
+            if *may_resume {
+                writeln!(
+                    out,
+                    "{} {} s.",
+                    texts.may_resume_within,
+                    lifeline_protocol::session::resume::RESUME_WINDOW.as_secs()
+                )?;
+            }
+        }
         UiEvent::Error(message) => writeln!(out, "! {message}")?,
     }
     out.flush()?;

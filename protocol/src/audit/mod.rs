@@ -144,6 +144,14 @@ pub enum AuditAction {
         /// Why.
         reason: String,
     },
+    /// The technician resumed a session whose connection was lost, without a code
+    /// (refused: `granted` is empty and the outcome says why).
+    SessionResumed {
+        /// The lost session.
+        previous: crate::message::SessionId,
+        /// The permissions it had, granted again.
+        granted: ScopeSet,
+    },
     /// The technician's viewer connected to an agent (the viewer's log).
     AgentConnection {
         /// The agent's address, as the technician gave it.

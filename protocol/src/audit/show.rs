@@ -157,6 +157,9 @@ fn action_text(action: &AuditAction) -> String {
         AuditAction::Action { message, summary } => format!("{message} ({summary})"),
         AuditAction::Refused { message } => format!("refused {message}"),
         AuditAction::SessionEnded { reason } => format!("session ended: {reason}"),
+        AuditAction::SessionResumed { previous, granted } => {
+            format!("resumed lost session {previous} without a code, permissions {granted}")
+        }
         AuditAction::TechnicianVerified {
             organisation,
             technician,

@@ -19,12 +19,14 @@ use crate::message::{
 use crate::pake::{Confirmation, PakeContext, PakeSide, PakeStart};
 use crate::scope::{Scope, ScopeSet};
 use crate::session::Phase;
+use crate::session::resume::ResumeGrant;
 use crate::time::Timestamp;
 use crate::trust::{Trust, VerifiedTechnician, unattended_proof_bytes};
 use crate::version::{self, Announced, ProtocolVersion, Role};
 
 mod files;
 mod quality;
+mod resume;
 mod screen;
 mod system;
 
@@ -93,6 +95,15 @@ pub enum AgentEvent {
         scopes: ScopeSet,
         /// Why.
         reason: String,
+    },
+    /// The technician resumed a session whose connection was lost, with the
+    /// permissions granted then (followed by [`AgentEvent::ScopesChanged`]): show the
+    /// session again.
+    SessionResumed {
+        /// Who, as the end user saw them in the lost session.
+        technician: TechnicianIdentity,
+        /// The session that was lost.
+        previous: SessionId,
     },
     /// A technician came in unattended and the policy granted scopes without asking:
     /// show the session to anyone at the computer (followed by
@@ -216,6 +227,12 @@ pub struct AgentSession {
     inspections: Vec<(u32, Scope)>,
     /// File transfers in progress.
     files: files::Transfers,
+    /// The technician as shown to the end user, once the session is active.
+    shown_technician: Option<TechnicianIdentity>,
+    /// A lost session this connection may resume ([`AgentSession::offer_resume`]).
+    resumable: Option<ResumeGrant>,
+    /// This session, when its connection was lost while active.
+    lost: Option<ResumeGrant>,
 }
 
 impl std::fmt::Debug for AgentSession {
@@ -241,6 +258,9 @@ impl AgentSession {
             next_cursor_sequence: 0,
             inspections: Vec::new(),
             files: files::Transfers::default(),
+            shown_technician: None,
+            resumable: None,
+            lost: None,
         }
     }
 
@@ -338,6 +358,9 @@ impl AgentSession {
             }
             (State::AwaitingSpake, ControlMessage::Auth(AuthMessage::Unattended(auth))) => {
                 self.on_unattended(&auth, now)
+            }
+            (State::AwaitingSpake, ControlMessage::Auth(AuthMessage::Resume(session))) => {
+                self.on_resume(session, now)
             }
             (
                 State::AwaitingConfirm {
@@ -693,7 +716,7 @@ impl AgentSession {
                 self.events.push_back(AgentEvent::UnattendedSession {
                     technician: prompt.technician.clone(),
                 });
-                let mut active = self.activate(automatic);
+                let mut active = self.activate(automatic, prompt.technician.clone());
                 if !needs_click.is_empty() {
                     active.pending_request = Some(needs_click);
                     self.events.push_back(AgentEvent::ScopeRequestNeeded {
@@ -1098,6 +1121,7 @@ impl AgentSession {
             ConsentAnswer::Allow(scopes) => scopes.intersection(prompt.scopes),
             ConsentAnswer::Deny { .. } => ScopeSet::empty(),
         };
+        let technician = prompt.technician.clone();
         self.audit_as(
             Actor::EndUser,
             now,
@@ -1118,13 +1142,14 @@ impl AgentSession {
             self.state = State::Closed;
             return Ok(());
         }
-        let active = self.activate(granted);
+        let active = self.activate(granted, technician);
         self.state = State::Active(active);
         Ok(())
     }
 
     /// Sends the grant and returns the active state for it.
-    fn activate(&mut self, granted: ScopeSet) -> Active {
+    fn activate(&mut self, granted: ScopeSet, technician: TechnicianIdentity) -> Active {
+        self.shown_technician = Some(technician);
         self.transmit
             .push_back(ControlMessage::ConsentDecision(ConsentDecision::Granted(
                 granted,
@@ -1243,6 +1268,7 @@ impl AgentSession {
             return;
         }
         self.abandon_attempt(guard, now);
+        self.keep_for_resumption(now);
         self.state = State::Closed;
         self.finish(Role::Viewer, EndReason::ConnectionLost, now);
     }

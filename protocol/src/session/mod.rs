@@ -24,6 +24,7 @@
 //! [`PeerMisbehaved`]: crate::PeerMisbehaved
 
 mod agent;
+pub mod resume;
 mod viewer;
 
 pub use agent::{AgentConfig, AgentEvent, AgentSession, ConsentAnswer, ConsentPrompt};

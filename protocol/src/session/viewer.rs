@@ -69,6 +69,15 @@ pub enum Credential {
         /// The second-factor code, when the technician has one.
         totp: Option<String>,
     },
+    /// Resume a session whose connection was lost, within
+    /// [`crate::session::resume::RESUME_WINDOW`], with no code (see
+    /// [`crate::session::resume`]).
+    Resume {
+        /// The lost session.
+        session: SessionId,
+        /// The agent key of the lost session: nothing is sent to another.
+        agent: Fingerprint,
+    },
 }
 
 /// Something the viewer must act on or show.
@@ -166,6 +175,7 @@ enum State {
     AwaitingSpake(PakeStart),
     AwaitingConfirm(Confirmation),
     AwaitingUnattendedAcceptance,
+    AwaitingResumption,
     AwaitingConsent,
     Active {
         granted: ScopeSet,
@@ -180,7 +190,8 @@ impl State {
             State::AwaitingHello => Phase::AwaitingHello,
             State::AwaitingSpake(_)
             | State::AwaitingConfirm(_)
-            | State::AwaitingUnattendedAcceptance => Phase::Authenticating,
+            | State::AwaitingUnattendedAcceptance
+            | State::AwaitingResumption => Phase::Authenticating,
             State::AwaitingConsent => Phase::AwaitingConsent,
             State::Active { .. } => Phase::Active,
             State::Closed => Phase::Closed,
@@ -363,6 +374,13 @@ impl ViewerSession {
                 State::AwaitingUnattendedAcceptance,
                 ControlMessage::Auth(AuthMessage::UnattendedAccepted),
             ) => self.on_authenticated(),
+            (State::AwaitingResumption, ControlMessage::Auth(AuthMessage::Resumed)) => {
+                // The grant of the lost session's permissions follows; nothing is asked.
+                self.events.push_back(ViewerEvent::Authenticated {
+                    session_id: self.session_id,
+                });
+                (State::AwaitingConsent, Ok(()))
+            }
             (State::AwaitingConsent, ControlMessage::ConsentDecision(decision)) => {
                 self.on_decision(decision)
             }
@@ -439,6 +457,21 @@ impl ViewerSession {
                             ))));
                         (State::AwaitingUnattendedAcceptance, Ok(()))
                     }
+                    Credential::Resume { session, agent } => {
+                        if *agent != self.config.peer {
+                            // Another key answers at that address: resuming would give
+                            // it the technician's input without any code.
+                            self.send_end(EndReason::PeerNotAuthenticated);
+                            self.events.push_back(ViewerEvent::Ended(SessionEnd {
+                                by: Role::Viewer,
+                                reason: EndReason::PeerNotAuthenticated,
+                            }));
+                            return (State::Closed, Ok(()));
+                        }
+                        self.transmit
+                            .push_back(ControlMessage::Auth(AuthMessage::Resume(*session)));
+                        (State::AwaitingResumption, Ok(()))
+                    }
                 }
             }
             Err(mismatch) => {
@@ -508,7 +541,9 @@ impl ViewerSession {
         });
         let certificate = match &self.config.credential {
             Credential::Unattended { certificate, .. } => Some(certificate.clone()),
-            Credential::Code(_) => self.config.certificate.clone().map(Box::new),
+            Credential::Code(_) | Credential::Resume { .. } => {
+                self.config.certificate.clone().map(Box::new)
+            }
         };
         self.transmit
             .push_back(ControlMessage::ConsentRequest(ConsentRequest {

@@ -386,6 +386,7 @@ fn audit_words(action: &AuditAction) -> String {
             ..
         } => format!("{technician} verified by {organisation}"),
         AuditAction::SessionEnded { reason } => format!("session ended ({reason})"),
+        AuditAction::SessionResumed { previous, .. } => format!("resumed session {previous}"),
         AuditAction::AgentConnection { address, .. } => format!("connected to {address}"),
         AuditAction::AgentAuthentication { unattended, .. } => {
             if *unattended {

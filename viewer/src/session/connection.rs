@@ -13,6 +13,7 @@ use lifeline_protocol::message::{
     Capabilities, ControlMessage, PointerButton, QualityPreference, ReceiverReport, VideoQuality,
     Wheel,
 };
+use lifeline_protocol::session::resume::RESUME_WINDOW;
 use lifeline_protocol::session::{Credential, SendError, ViewerConfig, ViewerEvent, ViewerSession};
 use lifeline_protocol::transfer::is_file_stream;
 use lifeline_protocol::trust::sign_unattended_proof;
@@ -27,7 +28,8 @@ use super::{FrameRecord, SessionContext, now};
 use crate::known_agents::Trust;
 use crate::link::InspectionUpdate;
 use crate::link::{
-    Command, CommandUpdate, ConnectRequest, RequestCredential, SessionEnd, Stats, Status, Update,
+    Command, CommandUpdate, ConnectRequest, ReconnectOffer, RequestCredential, SessionEnd, Stats,
+    Status, Update,
 };
 
 /// How a connection ended.
@@ -41,6 +43,9 @@ pub struct Outcome {
     pub next: Option<ConnectRequest>,
     /// Why the recording asked for (`--record`) is missing or incomplete, if it is.
     pub recording_error: Option<String>,
+    /// The connection of the active session was lost: this resumes it for a while
+    /// without a new code.
+    pub reconnect: Option<ReconnectOffer>,
 }
 
 /// Connects to the agent in `request` and runs the session until it ends.
@@ -59,6 +64,7 @@ pub async fn run_connection(
                 was_active: false,
                 next: None,
                 recording_error: None,
+                reconnect: None,
             }
         }
     }
@@ -66,6 +72,7 @@ pub async fn run_connection(
 
 struct Connection {
     context: SessionContext,
+    request: ConnectRequest,
     address: String,
     connection: quinn::Connection,
     send: quinn::SendStream,
@@ -85,6 +92,8 @@ struct Connection {
     decode_time_total: Duration,
     last_sequence: u64,
     was_active: bool,
+    /// Set when the active session's connection was lost (see [`Outcome::reconnect`]).
+    reconnect: Option<ReconnectOffer>,
     /// What the agent was last told about this viewer recording the session.
     recording_announced: bool,
     /// What the technician prefers on a slow link.
@@ -108,6 +117,14 @@ impl Connection {
         // Check what was typed before touching the network.
         if let RequestCredential::Code(code) = &request.credential {
             OneTimeCode::parse(code).map_err(|err| err.to_string())?;
+        }
+        if matches!(request.credential, RequestCredential::Resume(_))
+            && request.agent_fingerprint.is_none()
+        {
+            return Err(
+                "resuming a session needs the agent key of that session (--agent-fingerprint)"
+                    .to_owned(),
+            );
         }
         if matches!(request.credential, RequestCredential::Unattended { .. })
             && context.certificate.is_none()
@@ -171,6 +188,10 @@ impl Connection {
                 RequestCredential::Code(code) => {
                     Credential::Code(OneTimeCode::parse(code).map_err(|err| err.to_string())?)
                 }
+                RequestCredential::Resume(session) => Credential::Resume {
+                    session: *session,
+                    agent,
+                },
                 RequestCredential::Unattended { totp } => {
                     let certificate = context.certificate.clone().ok_or_else(|| {
                         "unattended access needs your technician certificate".to_owned()
@@ -204,6 +225,7 @@ impl Connection {
         let files = FileTransfers::new(connection.clone(), context.data_dir.clone());
         Ok(Self {
             context: context.clone(),
+            request: request.clone(),
             address: request.address.clone(),
             connection,
             send,
@@ -223,6 +245,7 @@ impl Connection {
             decode_time_total: Duration::ZERO,
             last_sequence: 0,
             was_active: false,
+            reconnect: None,
             recording_announced: false,
             preference: QualityPreference::default(),
             agent_quality: None,
@@ -295,6 +318,7 @@ impl Connection {
             was_active: self.was_active,
             next,
             recording_error: self.recording.finish(None),
+            reconnect: self.reconnect.take(),
         }
     }
 
@@ -588,6 +612,7 @@ impl Connection {
                 ViewerEvent::Ended(session_end) => {
                     self.recording.finish(Some(&session_end));
                     *reason = Some(describe_end(&session_end));
+                    self.offer_reconnect(&session_end);
                 }
                 _ => {}
             }
@@ -596,6 +621,25 @@ impl Connection {
         for (message, summary, outcome) in self.files.take_audit() {
             self.audit.file(message, summary, outcome);
         }
+    }
+
+    /// An active session whose connection was lost can be resumed for a while without
+    /// a new code, with this viewer's key and the same agent key.
+    fn offer_reconnect(&mut self, end: &lifeline_protocol::message::SessionEnd) {
+        let lost = end.reason == lifeline_protocol::message::EndReason::ConnectionLost;
+        let Some(session) = self.viewer.session_id() else {
+            return;
+        };
+        if !lost || !self.was_active {
+            return;
+        }
+        // The agent's window started when it noticed the loss, about when this side did;
+        // a little is kept back for the time a new connection takes.
+        let until = Instant::now() + RESUME_WINDOW.saturating_sub(Duration::from_secs(5));
+        self.reconnect = Some(ReconnectOffer {
+            request: self.request.to_resume(session, self.agent),
+            until,
+        });
     }
 
     /// The agent reported what it sends: pictures are shown at its screen's size, the

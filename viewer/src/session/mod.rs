@@ -83,6 +83,9 @@ pub async fn run_manager(context: SessionContext, mut end: SessionEnd) {
             },
         };
         let outcome = run_connection(&context, request, &mut end).await;
+        if let Some(offer) = outcome.reconnect {
+            end.update(Update::ReconnectOffer(offer));
+        }
         end.update(Update::Status(Status::Ended(outcome.reason)));
         next = outcome.next;
     }

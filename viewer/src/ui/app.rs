@@ -9,7 +9,7 @@ use lifeline_protocol::{Scope, ScopeSet};
 
 use super::WindowOptions;
 use super::commands_panel::CommandsPanel;
-use super::connect_screen::{ConnectAction, ConnectForm, connect_screen_ui};
+use super::connect_screen::{ConnectAction, ConnectForm, connect_screen_ui, reconnect_offer_ui};
 use super::cursor_overlay::CursorOverlay;
 use super::files_panel::{FilesAction, FilesPanel, files_button_ui};
 use super::forward::{InputContext, InputForwarder, TOOLBAR_KEY};
@@ -18,7 +18,9 @@ use super::recent::{RecentDevices, now_unix};
 use super::remote_screen::{RemoteTexture, remote_screen_ui, stats_overlay_ui};
 use super::system_panel::{SystemPanel, system_button_ui};
 use super::toolbar::{QualityBar, ToolbarAction, ViewSettings, toolbar_handle_ui, toolbar_ui};
-use crate::link::{Command, ConnectRequest, RequestCredential, Stats, Status, Update, WindowEnd};
+use crate::link::{
+    Command, ConnectRequest, ReconnectOffer, RequestCredential, Stats, Status, Update, WindowEnd,
+};
 use lifeline_protocol::message::{MonitorList, QualityPreference, VideoQuality};
 
 /// How long a notice stays on screen, in seconds.
@@ -55,6 +57,8 @@ pub struct ViewerUi {
     system_panel: SystemPanel,
     files_panel: FilesPanel,
     monitors: Option<MonitorList>,
+    /// The last session's connection was lost: it may be resumed without a new code.
+    reconnect: Option<ReconnectOffer>,
     pointer: CursorOverlay,
     times: crate::stages::WindowTimes,
 }
@@ -112,6 +116,7 @@ impl ViewerUi {
             system_panel: SystemPanel::default(),
             files_panel: FilesPanel::default(),
             monitors: None,
+            reconnect: None,
             pointer: CursorOverlay::default(),
             times: crate::stages::WindowTimes::default(),
         };
@@ -123,6 +128,7 @@ impl ViewerUi {
                     ui.form.unattended = true;
                     ui.form.totp = totp.clone().unwrap_or_default();
                 }
+                RequestCredential::Resume(_) => {}
             }
             ui.form.technician_name.clone_from(&request.technician_name);
             ui.form.reason.clone_from(&request.reason);
@@ -286,6 +292,7 @@ impl ViewerUi {
                 self.system_panel.open = true;
                 self.system_panel.apply(update);
             }
+            Update::ReconnectOffer(offer) => self.reconnect = Some(offer),
             update @ (Update::Monitors(_) | Update::CursorImage(_) | Update::Cursor { .. }) => {
                 self.pointer.apply(&update);
                 if let Update::Monitors(list) = update {
@@ -379,6 +386,7 @@ impl ViewerUi {
         }
         self.granted = ScopeSet::empty();
         self.status = Status::Connecting;
+        self.reconnect = None;
         self.send(Command::Connect(request));
         self.send(Command::Prefer(self.preference));
     }
@@ -397,6 +405,20 @@ impl ViewerUi {
             self.session_ui(ui);
         } else {
             egui::CentralPanel::default().show(ui, |ui| {
+                if matches!(self.status, Status::Ended(_))
+                    && let Some(offer) = &self.reconnect
+                {
+                    let left = offer
+                        .until
+                        .saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        self.reconnect = None;
+                    } else if reconnect_offer_ui(ui, &offer.request.address, left) {
+                        let request = offer.request.clone();
+                        self.connect(request);
+                        return;
+                    }
+                }
                 let action =
                     connect_screen_ui(ui, &mut self.form, &self.recent, &self.status, now_unix());
                 match action {

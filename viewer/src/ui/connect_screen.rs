@@ -139,6 +139,31 @@ pub fn status_words(status: &Status) -> Option<(String, bool)> {
     }
 }
 
+/// After a lost connection: the offer to resume the session without a new code, for
+/// as long as the agent keeps it (`left`). True when the technician clicks Reconnect.
+pub fn reconnect_offer_ui(ui: &mut egui::Ui, address: &str, left: std::time::Duration) -> bool {
+    let mut clicked = false;
+    ui.add_space(16.0);
+    ui.vertical_centered(|ui| {
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.label(
+                egui::RichText::new(format!("The connection to {address} was lost.")).strong(),
+            );
+            let seconds = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+            ui.label(format!(
+                "You can reconnect without a new code, with the permissions the end user \
+                 gave, for {}:{:02} more.",
+                seconds / 60,
+                seconds % 60
+            ));
+            clicked = ui.button("Reconnect").clicked();
+        });
+    });
+    ui.ctx()
+        .request_repaint_after(std::time::Duration::from_secs(1));
+    clicked
+}
+
 /// Whether a connection attempt is under way (the form is locked meanwhile).
 pub fn is_connecting(status: &Status) -> bool {
     matches!(

@@ -94,6 +94,12 @@ pub fn waiting_ui(ui: &mut Ui, waiting: &mut Waiting, texts: &Texts, now: Instan
                 }
                 _ => continue,
             },
+            Notice::MayResume { until } => match until.checked_duration_since(now) {
+                Some(left) if !left.is_zero() => {
+                    format!("{} {}", texts.may_resume_within, minutes_seconds(left))
+                }
+                _ => continue,
+            },
         };
         ui.add_space(4.0);
         warning_ui(ui, &text);

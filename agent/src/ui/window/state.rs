@@ -25,6 +25,12 @@ pub enum Notice {
         /// When attempts are accepted again.
         until: Instant,
     },
+    /// The last session's connection was lost: its technician may reconnect without a
+    /// new code until `until`.
+    MayResume {
+        /// When that ends.
+        until: Instant,
+    },
 }
 
 /// Waiting for a technician: the code to read out.
@@ -179,6 +185,8 @@ pub struct AgentUiState {
     pub phase: Phase,
     /// The last error, shown above every screen until dismissed.
     pub error: Option<String>,
+    /// Until when the technician of a lost session may reconnect without a code.
+    resume_until: Option<Instant>,
 }
 
 impl Default for AgentUiState {
@@ -193,6 +201,7 @@ impl AgentUiState {
         Self {
             phase: Phase::Starting,
             error: None,
+            resume_until: None,
         }
     }
 
@@ -212,11 +221,17 @@ impl AgentUiState {
                     waiting.expires = expires;
                     waiting.copied = false;
                 } else {
+                    let notices = self
+                        .resume_until
+                        .filter(|until| *until > now)
+                        .map(|until| Notice::MayResume { until })
+                        .into_iter()
+                        .collect();
                     self.phase = Phase::WaitingForTechnician(Waiting {
                         device_id,
                         code,
                         expires,
-                        notices: Vec::new(),
+                        notices,
                         copied: false,
                     });
                 }
@@ -255,6 +270,7 @@ impl AgentUiState {
                 technician,
                 granted,
             } => {
+                self.resume_until = None;
                 self.phase = Phase::Session(Session {
                     technician,
                     granted,
@@ -293,7 +309,11 @@ impl AgentUiState {
                     session.continue_until = Some(now + answer_within);
                 }
             }
-            UiEvent::SessionEnded { reason } => self.phase = Phase::Ended { reason },
+            UiEvent::SessionEnded { reason, may_resume } => {
+                self.resume_until =
+                    may_resume.then(|| now + lifeline_protocol::session::resume::RESUME_WINDOW);
+                self.phase = Phase::Ended { reason };
+            }
             UiEvent::Error(message) => self.error = Some(message),
         }
     }

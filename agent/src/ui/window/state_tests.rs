@@ -66,6 +66,7 @@ fn a_code_after_a_session_starts_without_warnings() {
     state.apply(
         UiEvent::SessionEnded {
             reason: "bye".to_owned(),
+            may_resume: false,
         },
         now,
     );
@@ -159,4 +160,49 @@ fn stop_outside_a_session_changes_nothing() {
     state.apply(ready("111 111 111"), now);
     state.on_command(&UserCommand::Stop);
     assert!(matches!(state.phase, Phase::WaitingForTechnician(_)));
+}
+
+#[test]
+fn a_lost_connection_tells_the_user_the_technician_may_come_back_for_a_while() {
+    let now = Instant::now();
+    let window = lifeline_protocol::session::resume::RESUME_WINDOW;
+    let mut state = AgentUiState::new();
+    state.apply(
+        UiEvent::SessionEnded {
+            reason: "the connection was lost".to_owned(),
+            may_resume: true,
+        },
+        now,
+    );
+    state.apply(ready("333 333 333"), now);
+    assert_eq!(
+        waiting(&state).notices,
+        vec![Notice::MayResume {
+            until: now + window
+        }]
+    );
+
+    // Once it has passed, a new code comes without the notice.
+    let mut state_later = AgentUiState::new();
+    state_later.apply(
+        UiEvent::SessionEnded {
+            reason: "the connection was lost".to_owned(),
+            may_resume: true,
+        },
+        now,
+    );
+    state_later.apply(ready("444 444 444"), now + window);
+    assert!(waiting(&state_later).notices.is_empty());
+
+    // A session that was ended on purpose says nothing of the kind.
+    let mut ended = AgentUiState::new();
+    ended.apply(
+        UiEvent::SessionEnded {
+            reason: "the technician ended the session".to_owned(),
+            may_resume: false,
+        },
+        now,
+    );
+    ended.apply(ready("555 555 555"), now);
+    assert!(waiting(&ended).notices.is_empty());
 }

@@ -594,7 +594,8 @@ pub struct ScopeRefusal {
 /// Viewer to agent: how the video is arriving.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiverReport {
-    /// Highest frame sequence number received.
+    /// The frame the viewer is done with, shown or dropped: the agent stops waiting
+    /// for word of it and of every frame before it.
     pub last_sequence: u64,
     /// Frames received since the previous report.
     pub frames_received: u32,

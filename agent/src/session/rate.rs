@@ -52,6 +52,9 @@ const SCALE_DOWN_HOLD: Duration = Duration::from_secs(2);
 const SCALE_UP_HOLD: Duration = Duration::from_secs(4);
 /// Silence of the link (with frames in flight) that counts as an outage.
 const STALL_AFTER: Duration = Duration::from_millis(400);
+/// How long frames in flight may go unreported on a live link, beyond their time on
+/// the slowest link the controller plans for, before they count as lost for good.
+const LOST_AFTER: Duration = Duration::from_secs(3);
 
 /// What QUIC says about the path (from `quinn::Connection::stats()`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -157,6 +160,8 @@ pub struct RateController {
     stalled: bool,
     /// Delay samples of frames sent before this are not about the link's queue.
     ignore_sent_before: Option<Instant>,
+    /// When the viewer last reported a frame.
+    reported_at: Option<Instant>,
     last_decrease: Option<Instant>,
     last_increase: Instant,
     last_overuse_bps: Option<(Instant, u32)>,
@@ -182,6 +187,7 @@ impl RateController {
             link_heard_at: now,
             stalled: false,
             ignore_sent_before: None,
+            reported_at: None,
             last_decrease: None,
             last_increase: now,
             last_overuse_bps: None,
@@ -235,6 +241,31 @@ impl RateController {
     /// Stops waiting for reports of the frames in flight (the viewer dropped them).
     pub fn forget_in_flight(&mut self) {
         self.in_flight.clear();
+    }
+
+    /// Whether the frames in flight look lost for good: the link carries packets, yet
+    /// no report came for far longer than all of them take even at
+    /// [`MIN_BITRATE_BPS`]. The pipeline then forgets them and starts again from a
+    /// keyframe; waiting on would stop the picture for the rest of the session.
+    pub fn in_flight_lost(&self, now: Instant) -> bool {
+        let Some(oldest) = self.in_flight.front() else {
+            return false;
+        };
+        if self.stalled {
+            return false;
+        }
+        let bytes: usize = self.in_flight.iter().map(|frame| frame.bytes).sum();
+        let on_link = Duration::from_secs_f64(bytes as f64 * 8.0 / f64::from(MIN_BITRATE_BPS));
+        let silent_since = [
+            Some(oldest.sent_at),
+            self.reported_at,
+            self.ignore_sent_before,
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(oldest.sent_at);
+        now.saturating_duration_since(silent_since) > LOST_AFTER + self.link.rtt * 4 + on_link
     }
 
     /// How many frames may be unreported: enough to fill one round trip at the
@@ -309,6 +340,7 @@ impl RateController {
     /// lost or dropped since its last report.
     pub fn on_report(&mut self, now: Instant, last_sequence: u64, dropped: u32) {
         self.link_heard_at = now;
+        self.reported_at = Some(now);
         self.stalled = false;
         let mut newest = None;
         while let Some(frame) = self.in_flight.front().copied()
@@ -446,8 +478,22 @@ impl RateController {
             tracing::debug!(?delay, base = ?self.base_delay(), bytes, "a frame took longer than the link allows");
             self.overuse(now);
         } else if queue < self.allowance(bytes) / 2 {
-            self.calm(now);
+            self.calm(now, self.capacity_sample(bytes, delay));
         }
+    }
+
+    /// What the link carried for a frame large enough to tell (at least 50 ms of the
+    /// target bitrate): its bits over the time it took beyond QUIC's smallest round
+    /// trip and the viewer's decoding. (Not beyond the frames' own smallest delay: when
+    /// every frame is large, that includes their time on the link.)
+    fn capacity_sample(&self, bytes: usize, delay: Duration) -> Option<u64> {
+        let bits = bytes as u64 * 8;
+        if bits < u64::from(self.bitrate_bps) / 20 || self.link.min_rtt.is_zero() {
+            return None;
+        }
+        let beyond_path = delay.saturating_sub(self.link.min_rtt + BASE_DECODE);
+        let seconds = beyond_path.max(Duration::from_millis(5)).as_secs_f64();
+        Some((bits as f64 / seconds).min(u64::MAX as f64) as u64)
     }
 
     /// Whether a late frame is explained by packets lost and sent again rather than by
@@ -474,7 +520,11 @@ impl RateController {
         self.bitrate_bps = wanted.clamp(MIN_BITRATE_BPS, self.ceiling_bps);
     }
 
-    fn calm(&mut self, now: Instant) {
+    /// A frame came back without queueing: raise the bitrate. `capacity_bps` is what
+    /// the link was seen to carry for a large frame: then the bitrate may go straight
+    /// to 80% of it (at most doubling), so that a link that recovered is used within a
+    /// few frames even when large, paced frames make reports rare.
+    fn calm(&mut self, now: Instant, capacity_bps: Option<u64>) {
         let since_decrease = self
             .last_decrease
             .map_or(Duration::MAX, |last| now.duration_since(last));
@@ -503,10 +553,15 @@ impl RateController {
         } else {
             self.bitrate_bps / 8
         };
+        let measured = capacity_bps.map_or(0, |capacity| {
+            u32::try_from((capacity / 10 * 8).min(u64::from(self.bitrate_bps) * 2))
+                .unwrap_or(u32::MAX)
+        });
         self.last_increase = now;
         self.bitrate_bps = self
             .bitrate_bps
             .saturating_add(step.max(20_000))
+            .max(measured)
             .clamp(MIN_BITRATE_BPS, self.ceiling_bps);
     }
 
@@ -756,6 +811,102 @@ mod tests {
         );
         rate.on_report(back + 10 * MS, 2, 0);
         assert_eq!(rate.plan().bitrate_bps, during);
+    }
+
+    #[test]
+    fn frames_never_reported_on_a_live_link_count_as_lost_but_an_outage_does_not() {
+        let t0 = Instant::now();
+        let mut rate = RateController::new(t0, QualityPreference::Quality);
+        let link = |datagrams| LinkStats {
+            rtt: 20 * MS,
+            cwnd_bytes: 100_000,
+            datagrams_received: datagrams,
+            ..LinkStats::default()
+        };
+        rate.on_link(t0, link(1));
+        rate.on_sent(t0, 1, 10_000);
+        rate.on_sent(t0, 2, 10_000);
+        // 20 KB take about 1.1 s at the lowest bitrate: the limit is about 4.2 s.
+        let mut datagrams = 1;
+        let mut lost_at = None;
+        for step in 1..=100 {
+            let now = t0 + 100 * MS * step;
+            datagrams += 1;
+            rate.on_link(now, link(datagrams));
+            if lost_at.is_none() && rate.in_flight_lost(now) {
+                lost_at = Some(now - t0);
+            }
+        }
+        let lost_at = lost_at.expect("frames the viewer never reported are lost");
+        assert!(
+            (4 * 1000 * MS..5 * 1000 * MS).contains(&lost_at),
+            "lost after {lost_at:?}"
+        );
+
+        // A report resets the wait.
+        rate.on_report(t0 + Duration::from_secs(10), 1, 0);
+        assert!(!rate.in_flight_lost(t0 + Duration::from_secs(11)));
+
+        // During an outage (nothing at all from the viewer) nothing is lost.
+        let mut quiet = RateController::new(t0, QualityPreference::Quality);
+        quiet.on_link(t0, link(1));
+        quiet.on_sent(t0, 1, 10_000);
+        for step in 1..=100 {
+            let now = t0 + 100 * MS * step;
+            quiet.on_link(now, link(1));
+            assert!(!quiet.in_flight_lost(now), "an outage is not loss");
+        }
+    }
+
+    /// Large frames on a link of `capacity_bps` (`None`: far faster than asked),
+    /// starting at 170 kbit/s; returns when the bitrate first reached `goal_bps` and the
+    /// highest it went.
+    fn large_frames(capacity_bps: Option<f64>, goal_bps: u32) -> (Option<Duration>, u32) {
+        let t0 = Instant::now();
+        let mut rate = RateController::new(t0, QualityPreference::Speed);
+        let base = 40 * MS;
+        rate.on_link(
+            t0,
+            LinkStats {
+                rtt: 10 * MS,
+                min_rtt: 10 * MS,
+                datagrams_received: 1,
+                ..LinkStats::default()
+            },
+        );
+        rate.on_sent(t0, 1, 1_000);
+        rate.on_report(t0 + base, 1, 0);
+        rate.bitrate_bps = 170_000;
+        let mut now = t0 + Duration::from_secs(2);
+        let (mut reached, mut highest) = (None, 0);
+        for sequence in 2..40 {
+            let bytes = 35_000;
+            rate.on_sent(now, sequence, bytes);
+            let on_link = capacity_bps.map_or(Duration::ZERO, |bps| {
+                Duration::from_secs_f64(bytes as f64 * 8.0 / bps)
+            });
+            let reported = now + base + on_link;
+            rate.on_report(reported, sequence, 0);
+            highest = highest.max(rate.plan().bitrate_bps);
+            if reached.is_none() && rate.plan().bitrate_bps >= goal_bps {
+                reached = Some(reported - t0 - Duration::from_secs(2));
+            }
+            now = reported.max(now + rate.next_capture_after(bytes));
+        }
+        (reached, highest)
+    }
+
+    #[test]
+    fn a_recovered_link_is_found_within_seconds_even_with_large_paced_frames() {
+        let (reached, _) = large_frames(None, 700_000);
+        let reached = reached.expect("the bitrate never reached 0.7 Mbit/s");
+        assert!(reached < Duration::from_secs(6), "took {reached:?}");
+        // What a capped link carries is not mistaken for more.
+        let (_, highest) = large_frames(Some(500_000.0), u32::MAX);
+        assert!(
+            highest <= 500_000,
+            "went to {highest} bit/s on a 0.5 Mbit/s link"
+        );
     }
 
     #[test]

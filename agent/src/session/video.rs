@@ -253,6 +253,15 @@ impl Worker {
                 Err(RecvTimeoutError::Timeout) => {}
             }
             self.poll_link()?;
+            if self.rate.in_flight_lost(Instant::now()) {
+                tracing::warn!(
+                    frames = self.rate.frames_in_flight(),
+                    "the viewer never reported the frames in flight: starting again from a \
+                     keyframe"
+                );
+                self.rate.forget_in_flight();
+                self.keyframe_wanted = true;
+            }
             if self.rate.frames_in_flight() >= self.rate.max_in_flight() {
                 // The viewer has not caught up: wait for its report instead of capturing.
                 self.rate.waiting(Instant::now());

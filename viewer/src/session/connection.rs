@@ -371,6 +371,7 @@ impl Connection {
         );
         if self.viewer.may_show_video(&header).is_err() {
             self.frames_dropped += 1;
+            self.send_report(header.sequence);
             return;
         }
         self.frames_received += 1;
@@ -417,7 +418,11 @@ impl Connection {
                 }
                 self.send_report(sequence);
             }
-            DecodeReport::Dropped => self.frames_dropped += 1,
+            DecodeReport::Dropped { sequence } => {
+                self.frames_dropped += 1;
+                // The agent waits for word of every frame it sent before sending more.
+                self.send_report(sequence);
+            }
             DecodeReport::NeedKeyframe => {
                 let _ = self.viewer.send(ControlMessage::KeyframeRequest);
             }

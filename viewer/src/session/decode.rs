@@ -1,10 +1,13 @@
 //! Decoding on its own thread: H.264 -> I420 -> RGBA into the window's frame slot.
 //!
-//! Frames travel on separate QUIC streams and may complete out of order. The decoder
-//! takes them in sequence: a frame ahead of its turn waits (at most a few); a gap that
-//! does not fill, or a frame that does not decode, makes it ask for a keyframe and
-//! drop everything until one arrives. The agent is untrusted: the codec crate bounds
-//! sizes and never panics on bad input.
+//! Frames travel on separate QUIC streams and may complete out of order (on a slow,
+//! lossy link, by several frames). The decoder takes them in sequence: a frame ahead of
+//! its turn waits (at most [`MAX_WAITING`]); a gap that does not fill, or a frame that
+//! does not decode, makes it ask for a keyframe. Frames that arrive while it waits for
+//! that keyframe wait too, since those sent after it are needed once it comes. Every
+//! frame ends up reported, shown or dropped, because the agent paces itself on those
+//! reports: a frame dropped without a word would leave it waiting for ever. The agent
+//! is untrusted: the codec crate bounds sizes and never panics on bad input.
 //!
 //! When the session is recorded, every frame that decodes is also handed to the
 //! recorder, in decoding order: playing the recording decodes the same pictures.
@@ -29,8 +32,9 @@ use crate::recording::RecorderHandle;
 /// Where the decode thread finds the recorder, once recording starts.
 pub type RecorderSlot = Arc<Mutex<Option<RecorderHandle>>>;
 
-/// Frames ahead of their turn that may wait for a missing one.
-const MAX_WAITING: usize = 3;
+/// Frames ahead of their turn that may wait for a missing one or a keyframe (the agent
+/// has at most 8 unreported frames out, and as many again after a keyframe request).
+const MAX_WAITING: usize = 16;
 
 /// What the decoder tells the session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,8 +50,11 @@ pub enum DecodeReport {
         /// Size of its encoded payload.
         bytes: usize,
     },
-    /// A frame was dropped (stale, or while waiting for a keyframe).
-    Dropped,
+    /// A frame was dropped (stale, no picture, or lost with the picture it built on).
+    Dropped {
+        /// Its sequence number.
+        sequence: u64,
+    },
     /// The picture is broken until a keyframe arrives: ask for one.
     NeedKeyframe,
 }
@@ -177,36 +184,60 @@ impl Sequencer {
         sink: &FrameSink,
     ) -> Vec<DecodeReport> {
         let payload = payload.into();
+        let sequence = header.sequence;
         let mut reports = Vec::new();
         // The first picture must be a keyframe: on a slow link a small frame after it
         // may overtake it (each frame has its own stream) and cannot be decoded alone.
-        let in_turn = match self.next {
-            None => false,
-            Some(next) => header.sequence == next,
-        };
-        if header.keyframe || (in_turn && !self.need_keyframe) {
+        let behind = self.next.is_some_and(|next| sequence < next);
+        let in_turn = self.next == Some(sequence) && !self.need_keyframe;
+        if header.keyframe && (!behind || self.need_keyframe) {
             // A keyframe resets the picture: anything older is useless now.
-            self.waiting
-                .retain(|sequence, _| *sequence > header.sequence);
-            reports.push(self.decode(&header, &payload, sink));
-            while let Some(next) = self.next
-                && let Some((header, payload)) = self.waiting.remove(&next)
-            {
-                reports.push(self.decode(&header, &payload, sink));
+            let older: Vec<u64> = self.waiting.range(..sequence).map(|(s, _)| *s).collect();
+            for old in older {
+                self.waiting.remove(&old);
+                reports.push(DecodeReport::Dropped { sequence: old });
             }
-        } else if self.need_keyframe || self.next.is_some_and(|next| header.sequence < next) {
-            reports.push(DecodeReport::Dropped);
+            reports.push(self.decode(&header, &payload, sink));
+            self.decode_waiting(&mut reports, sink);
+        } else if in_turn {
+            reports.push(self.decode(&header, &payload, sink));
+            self.decode_waiting(&mut reports, sink);
+        } else if behind {
+            // Its turn has passed (a newer keyframe came first).
+            reports.push(DecodeReport::Dropped { sequence });
         } else {
-            self.waiting.insert(header.sequence, (header, payload));
+            // Ahead of its turn, or sent after the keyframe asked for: it waits.
+            self.waiting.insert(sequence, (header, payload));
             if self.waiting.len() > MAX_WAITING {
-                let dropped = self.waiting.len();
-                self.waiting.clear();
-                self.need_keyframe = true;
-                reports.extend(std::iter::repeat_n(DecodeReport::Dropped, dropped));
-                reports.push(DecodeReport::NeedKeyframe);
+                if self.need_keyframe {
+                    // A keyframe is on its way: the oldest are the likeliest to be
+                    // from before it.
+                    if let Some((oldest, _)) = self.waiting.pop_first() {
+                        reports.push(DecodeReport::Dropped { sequence: oldest });
+                    }
+                } else {
+                    // The missing frame is not coming: start again from a keyframe.
+                    reports.extend(
+                        std::mem::take(&mut self.waiting)
+                            .into_keys()
+                            .map(|sequence| DecodeReport::Dropped { sequence }),
+                    );
+                    self.need_keyframe = true;
+                    reports.push(DecodeReport::NeedKeyframe);
+                }
             }
         }
         reports
+    }
+
+    /// Decodes the frames that waited for their turn, while the next one is there.
+    fn decode_waiting(&mut self, reports: &mut Vec<DecodeReport>, sink: &FrameSink) {
+        while !self.need_keyframe
+            && let Some(next) = self.next
+            && let Some((header, payload)) = self.waiting.remove(&next)
+        {
+            reports.push(self.decode(&header, &payload, sink));
+        }
     }
 
     fn decode(
@@ -252,7 +283,9 @@ impl Sequencer {
                     bytes: payload.len(),
                 }
             }
-            Ok(None) => DecodeReport::Dropped,
+            Ok(None) => DecodeReport::Dropped {
+                sequence: header.sequence,
+            },
             Err(err) => {
                 tracing::info!(
                     "frame {} does not decode ({err}); asking for a keyframe",
@@ -356,6 +389,95 @@ mod tests {
         }
     }
 
+    /// Frames 1..=count of one stream, keyframes at the given sequence numbers.
+    fn stream(count: u64, keyframes: &[u64]) -> Vec<(VideoFrameHeader, Vec<u8>)> {
+        let mut encoder = OpenH264Encoder::new(EncoderSettings::default()).expect("an encoder");
+        let mut image = I420Image::new(64, 48).expect("an image");
+        (1..=count)
+            .map(|sequence| {
+                // A small change per frame: P frames, as a screen of text makes.
+                image.planes_mut().0[sequence as usize * 3] = 255;
+                let frame = encoder
+                    .encode(
+                        &image,
+                        EncodeOptions {
+                            force_keyframe: keyframes.contains(&sequence),
+                        },
+                    )
+                    .expect("encoded");
+                assert!(!frame.annex_b.is_empty(), "frame {sequence} was skipped");
+                let keyframe = keyframes.contains(&sequence);
+                assert_eq!(frame.frame_type.is_keyframe(), keyframe, "frame {sequence}");
+                (header(sequence, keyframe, &frame.annex_b), frame.annex_b)
+            })
+            .collect()
+    }
+
+    /// The sequence numbers of the frames shown.
+    fn shown(reports: &[DecodeReport]) -> Vec<u64> {
+        reports
+            .iter()
+            .filter_map(|report| match report {
+                DecodeReport::Shown { sequence, .. } => Some(*sequence),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn sequencer() -> Sequencer {
+        Sequencer {
+            decoder: OpenH264Decoder::new().expect("a decoder"),
+            next: None,
+            waiting: BTreeMap::new(),
+            need_keyframe: false,
+            recorder: RecorderSlot::default(),
+        }
+    }
+
+    #[test]
+    fn frames_sent_after_a_requested_keyframe_wait_for_it_and_every_frame_is_reported() {
+        let frames = stream(22, &[1, 20]);
+        let (session, _window) = crate::link::link();
+        let sink = session.frame_sink();
+        let mut sequencer = sequencer();
+        let mut reports = Vec::new();
+        let mut feed = |sequence: u64, sequencer: &mut Sequencer| {
+            let (header, payload) = frames[sequence as usize - 1].clone();
+            let out = sequencer.accept(header, payload, &sink);
+            reports.extend(out.iter().copied());
+            out
+        };
+        feed(1, &mut sequencer);
+        // Frame 2 is slow; 3..=19 come first: more than may wait, so the decoder gives
+        // up on frame 2 and asks for a keyframe.
+        let mut asked = false;
+        for sequence in 3..=19 {
+            asked |= feed(sequence, &mut sequencer).contains(&DecodeReport::NeedKeyframe);
+        }
+        assert!(asked, "no keyframe was asked for: {reports:?}");
+        // The agent's keyframe (20) is large: the small frames after it come first.
+        feed(21, &mut sequencer);
+        feed(22, &mut sequencer);
+        // Frame 2 finally arrives, after everything it was needed for.
+        feed(2, &mut sequencer);
+        feed(20, &mut sequencer);
+
+        let shown = shown(&reports);
+        assert_eq!(shown, vec![1, 20, 21, 22], "{reports:?}");
+        // The agent paces itself on reports: each frame is reported exactly once.
+        let mut reported: Vec<u64> = reports
+            .iter()
+            .filter_map(|report| match report {
+                DecodeReport::Shown { sequence, .. } | DecodeReport::Dropped { sequence } => {
+                    Some(*sequence)
+                }
+                DecodeReport::NeedKeyframe => None,
+            })
+            .collect();
+        reported.sort_unstable();
+        assert_eq!(reported, (1..=22).collect::<Vec<_>>(), "{reports:?}");
+    }
+
     #[test]
     fn a_frame_that_overtakes_the_first_keyframe_waits_for_it() {
         let mut encoder = OpenH264Encoder::new(EncoderSettings::default()).expect("an encoder");
@@ -389,13 +511,7 @@ mod tests {
             keyframe.annex_b.clone(),
             &sink,
         );
-        let shown: Vec<u64> = reports
-            .iter()
-            .filter_map(|report| match report {
-                DecodeReport::Shown { sequence, .. } => Some(*sequence),
-                _ => None,
-            })
-            .collect();
+        let shown = shown(&reports);
         assert_eq!(shown, vec![1, 2], "{reports:?}");
     }
 }

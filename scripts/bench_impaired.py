@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 
+import xdisplays  # noqa: E402 (scripts/ is on the path when run as a script)
+
 CASES = [
     # name, one-way delay ms, loss %, cap kbit/s, outage s, preference
     ("clean link", 0, 0, None, None, "quality"),
@@ -52,10 +54,7 @@ def wait_for(predicate, timeout, what):
 
 
 def free_display():
-    for number in range(141, 190):
-        if not os.path.exists(f"/tmp/.X11-unix/X{number}") and not os.path.exists(f"/tmp/.X{number}-lock"):
-            return f":{number}"
-    sys.exit("no free X display")
+    return xdisplays.free_display(141, 190)
 
 
 class Link:

@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+import xdisplays  # noqa: E402 (scripts/ is on the path when run as a script)
+
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -32,10 +34,7 @@ def cpu_seconds(pid):
 
 
 def free_display():
-    for number in range(91, 140):
-        if not os.path.exists(f"/tmp/.X11-unix/X{number}") and not os.path.exists(f"/tmp/.X{number}-lock"):
-            return f":{number}"
-    sys.exit("no free X display")
+    return xdisplays.free_display(91, 140)
 
 
 def free_port():

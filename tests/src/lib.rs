@@ -50,13 +50,27 @@ pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> boo
     }
 }
 
-/// A child process killed (by PID) when dropped.
+/// A child process stopped (by PID) when dropped: asked to terminate, so that an X
+/// server removes its lock file and socket, and killed if it is still there after a
+/// second.
 #[derive(Debug)]
 pub struct Guarded(pub Child);
 
 impl Drop for Guarded {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        let asked = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        let gone = asked
+            && wait_until(Duration::from_secs(1), || {
+                matches!(self.0.try_wait(), Ok(Some(_)))
+            });
+        if !gone {
+            let _ = self.0.kill();
+        }
         let _ = self.0.wait();
     }
 }

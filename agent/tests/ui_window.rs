@@ -328,6 +328,17 @@ fn after_a_lost_connection_the_code_screen_says_the_technician_may_come_back() {
     harness.get_by_label(CODE);
     harness.get_by_label_contains("may reconnect without a new code");
     harness.get_by_label_contains("within 2:00");
+
+    // The end user does not want that.
+    harness.get_by_label("Do not let them reconnect").click();
+    settle(&mut harness);
+    assert_eq!(harness.state().sent, vec![UserCommand::RefuseResume]);
+    assert!(
+        harness
+            .query_by_label_contains("may reconnect without a new code")
+            .is_none()
+    );
+    harness.get_by_label(CODE);
 }
 
 #[test]

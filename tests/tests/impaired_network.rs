@@ -457,11 +457,12 @@ fn a_three_second_outage_is_survived_and_the_picture_recovers() {
     );
 }
 
-#[test]
-fn a_long_outage_ends_the_session_on_both_sides_with_a_reason() {
-    let Some(link) = Link::create_or_skip("a_long_outage") else {
-        return;
-    };
+/// A session whose link goes down for good: both sides end it with a reason, and the
+/// end user is told the technician may come back. Returns the session and the
+/// arguments the viewer printed to resume it (plus an input script that types the
+/// sentence).
+fn lost_session(name: &str) -> Option<(Session, Vec<String>)> {
+    let link = Link::create_or_skip(name)?;
     let session = Session::start(link);
     let mut relay = session.link.relay(&session.agent_address(), 10.0, 0.0);
     let viewer = session.viewer(&relay.address, "wait 60000\n", &[]);
@@ -507,34 +508,43 @@ fn a_long_outage_ends_the_session_on_both_sides_with_a_reason() {
         let at = words.iter().position(|word| *word == flag).unwrap();
         words[at + 1].to_owned()
     };
-    let (session_id, agent_key) = (after("--resume"), after("--agent-fingerprint"));
-    let resume_args = |script: &Path| {
-        vec![
-            "--resume".to_owned(),
-            session_id.clone(),
-            "--agent-fingerprint".to_owned(),
-            agent_key.clone(),
-            "--scopes".to_owned(),
-            "view,input".to_owned(),
-            "--input-script".to_owned(),
-            script.display().to_string(),
-        ]
-    };
     let script = session.dir.path().join("resume.txt");
     std::fs::write(&script, typing_script(500, 2.0, 1000)).unwrap();
+    let args = vec![
+        "--resume".to_owned(),
+        after("--resume"),
+        "--agent-fingerprint".to_owned(),
+        after("--agent-fingerprint"),
+        "--scopes".to_owned(),
+        "view,input".to_owned(),
+        "--input-script".to_owned(),
+        script.display().to_string(),
+    ];
+    Some((session, args))
+}
 
-    // Someone else's viewer (another key) naming the session gets nothing.
-    let intruder_dir = session.dir.path().join("intruder");
-    std::fs::create_dir_all(&intruder_dir).unwrap();
-    let args = resume_args(&script);
+/// Runs a headless viewer from the data directory `dir` (the key in it) with `args`,
+/// straight to the agent.
+fn viewer_from(session: &Session, dir: &str, args: &[String]) -> ViewerRun {
+    let dir = session.dir.path().join(dir);
+    std::fs::create_dir_all(&dir).unwrap();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let intruder = run_headless_viewer_wrapped(
+    run_headless_viewer_wrapped(
         &session.link.viewer_wrapper(),
-        &intruder_dir,
+        &dir,
         &session.agent_address(),
         "",
         &args,
-    );
+    )
+}
+
+#[test]
+fn a_long_outage_ends_the_session_and_the_same_technician_may_resume_it() {
+    let Some((session, args)) = lost_session("a_long_outage") else {
+        return;
+    };
+    // Someone else's viewer (another key) naming the session gets nothing.
+    let intruder = viewer_from(&session, "intruder", &args);
     assert!(!intruder.success, "another key resumed the session");
     assert!(
         intruder.stderr.contains("not yours"),
@@ -545,13 +555,7 @@ fn a_long_outage_ends_the_session_on_both_sides_with_a_reason() {
 
     // The technician's own viewer resumes it: no code, no question to the end user,
     // and typing works again.
-    let resumed = run_headless_viewer_wrapped(
-        &session.link.viewer_wrapper(),
-        &session.dir.path().join("viewer"),
-        &session.agent_address(),
-        "",
-        &args,
-    );
+    let resumed = viewer_from(&session, "viewer", &args);
     assert!(
         resumed.success,
         "the session was not resumed: {}",
@@ -563,6 +567,43 @@ fn a_long_outage_ends_the_session_on_both_sides_with_a_reason() {
         "the end user was not shown the resumed session: {}",
         session.agent.stdout()
     );
+}
+
+#[test]
+fn the_end_user_can_refuse_that_a_lost_session_be_resumed() {
+    let Some((mut session, args)) = lost_session("refused_resumption") else {
+        return;
+    };
+    assert!(
+        session
+            .agent
+            .stdout()
+            .contains("Type 'no reconnect' to refuse"),
+        "the end user was not told how to refuse: {}",
+        session.agent.stdout()
+    );
+    session.agent.type_line("no reconnect");
+    assert!(
+        wait_until(Duration::from_secs(5), || session
+            .agent
+            .audit_lines()
+            .iter()
+            .any(|record| record["actor"] == "end_user"
+                && record["action"].get("session_resumed").is_some())),
+        "the refusal was not audited: {:?}",
+        session.agent.audit_lines()
+    );
+    let refused = viewer_from(&session, "viewer", &args);
+    assert!(
+        !refused.success,
+        "the session was resumed against the end user's wish"
+    );
+    assert!(
+        refused.stderr.contains("new code"),
+        "the technician was not told to ask for a new code: {}",
+        refused.stderr
+    );
+    assert_eq!(session.typed(), "", "input arrived after the refusal");
 }
 
 #[test]

@@ -336,6 +336,8 @@ impl Connection {
                 self.agent.stop(now);
                 Ok(())
             }
+            // About a session already over: `serve()` handles it, never a session.
+            UserCommand::RefuseResume => Ok(()),
         };
         if let Err(err) = result {
             tracing::debug!("the user's answer came too late: {err}");

@@ -126,6 +126,31 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The end user does not let the technician of the lost session back in without a
+    /// new code.
+    fn refuse_resumption(&self) {
+        let Some(grant) = self.lock_resumable().take() else {
+            return;
+        };
+        tracing::info!(
+            "the end user refused that session {} be resumed",
+            grant.session
+        );
+        self.audit(&AuditRecord {
+            time: now(),
+            session: Some(grant.session),
+            actor: Actor::EndUser,
+            action: AuditAction::SessionResumed {
+                previous: grant.session,
+                granted: lifeline_protocol::ScopeSet::empty(),
+            },
+            scope: None,
+            outcome: Outcome::Refused {
+                reason: "the end user does not allow a reconnection without a new code".to_owned(),
+            },
+        });
+    }
+
     pub(crate) fn lock_guard(&self) -> std::sync::MutexGuard<'_, CodeGuard> {
         self.guard
             .lock()
@@ -280,6 +305,7 @@ pub async fn serve(
             command = commands.recv() => {
                 match command {
                     None | Some(UserCommand::Quit) => break,
+                    Some(UserCommand::RefuseResume) => shared.refuse_resumption(),
                     Some(command) => forward(&shared, command).await,
                 }
             }

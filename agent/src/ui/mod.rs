@@ -139,6 +139,9 @@ pub enum UserCommand {
     ContinueSession,
     /// End the session now.
     Stop,
+    /// The technician of the session whose connection was lost may not reconnect
+    /// without a new code (see [`UiEvent::SessionEnded`]).
+    RefuseResume,
     /// Close the agent.
     Quit,
 }

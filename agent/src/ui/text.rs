@@ -93,6 +93,10 @@ pub struct Texts {
     pub session_ended: &'static str,
     /// After a lost connection, before the time left ("… within 1:45").
     pub may_resume_within: &'static str,
+    /// The button that refuses that reconnection.
+    pub refuse_resume: &'static str,
+    /// How to refuse it on a terminal.
+    pub tty_refuse_resume: &'static str,
     /// Terminal prompt for an answer.
     pub tty_answer_prompt: &'static str,
     /// Before the time the code still works ("Valid for 4:59").
@@ -195,6 +199,8 @@ static EN: Texts = Texts {
     code_locked: "Wrong codes were tried too often. Your code has changed; new attempts wait",
     session_ended: "The session has ended",
     may_resume_within: "The connection to your technician was lost. The same technician may reconnect without a new code, with the permissions you gave, within",
+    refuse_resume: "Do not let them reconnect",
+    tty_refuse_resume: "Type 'no reconnect' to refuse.",
     tty_answer_prompt: "Allow? [y = all asked, n = refuse, or a list such as view,input]: ",
     code_valid_for: "Valid for",
     code_expired: "This code has expired. A new code will appear in a moment.",
@@ -242,6 +248,8 @@ static ZH_CN: Texts = Texts {
     code_locked: "错误验证码尝试次数过多。您的验证码已更换；新的尝试需要等待",
     session_ended: "会话已结束",
     may_resume_within: "与技术人员的连接已中断。同一位技术人员可在以下时间内无需新代码、以您已授予的权限重新连接：",
+    refuse_resume: "不允许其重新连接",
+    tty_refuse_resume: "输入 'no reconnect' 可拒绝。",
     tty_answer_prompt: "允许吗？[y = 全部允许，n = 拒绝，或列出权限，例如 view,input]：",
     code_valid_for: "有效期还剩",
     code_expired: "这个验证码已过期。新的验证码马上就会出现。",

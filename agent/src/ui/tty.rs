@@ -215,6 +215,7 @@ fn parse_command(line: &str) -> Option<UserCommand> {
         "stop" => Some(UserCommand::Stop),
         "quit" | "exit" => Some(UserCommand::Quit),
         "revoke" => rest.parse::<ScopeSet>().ok().map(UserCommand::Revoke),
+        "no" if rest.trim().eq_ignore_ascii_case("reconnect") => Some(UserCommand::RefuseResume),
         _ => None,
     }
 }
@@ -381,9 +382,10 @@ fn show(
             if *may_resume {
                 writeln!(
                     out,
-                    "{} {} s.",
+                    "{} {} s. {}",
                     texts.may_resume_within,
-                    lifeline_protocol::session::resume::RESUME_WINDOW.as_secs()
+                    lifeline_protocol::session::resume::RESUME_WINDOW.as_secs(),
+                    texts.tty_refuse_resume
                 )?;
             }
         }
@@ -437,6 +439,11 @@ mod tests {
         );
         assert_eq!(parse_answer("maybe", asked), None);
         assert_eq!(parse_command("stop"), Some(UserCommand::Stop));
+        assert_eq!(
+            parse_command("no reconnect"),
+            Some(UserCommand::RefuseResume)
+        );
+        assert_eq!(parse_command("no"), None);
         assert_eq!(
             parse_command("revoke input"),
             Some(UserCommand::Revoke(Scope::ControlInput.into()))

@@ -6,6 +6,7 @@ use egui::{RichText, Ui};
 
 use super::state::{Notice, Waiting};
 use super::widgets::warning_ui;
+use crate::ui::UserCommand;
 use crate::ui::text::Texts;
 
 /// Size of the one-time code's digits, in points.
@@ -37,7 +38,15 @@ pub fn unattended_only_ui(ui: &mut Ui, device_id: &str, organisations: &[String]
 }
 
 /// The device ID and the code to read out, the code's time left and any warnings.
-pub fn waiting_ui(ui: &mut Ui, waiting: &mut Waiting, texts: &Texts, now: Instant) {
+/// The code to read out, with the warnings; returns the user's refusal of a
+/// reconnection when they click it.
+pub fn waiting_ui(
+    ui: &mut Ui,
+    waiting: &mut Waiting,
+    texts: &Texts,
+    now: Instant,
+) -> Option<UserCommand> {
+    let mut command = None;
     ui.heading(texts.app_title);
     ui.add_space(8.0);
 
@@ -103,7 +112,11 @@ pub fn waiting_ui(ui: &mut Ui, waiting: &mut Waiting, texts: &Texts, now: Instan
         };
         ui.add_space(4.0);
         warning_ui(ui, &text);
+        if matches!(notice, Notice::MayResume { .. }) && ui.button(texts.refuse_resume).clicked() {
+            command = Some(UserCommand::RefuseResume);
+        }
     }
+    command
 }
 
 /// The session has ended: why, and that a new code comes.

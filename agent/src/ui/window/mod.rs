@@ -75,11 +75,20 @@ pub fn agent_ui(
                     Phase::UnattendedOnly {
                         device_id,
                         organisations,
-                    } => unattended_only_ui(ui, device_id, organisations, texts),
-                    Phase::Ended { reason } => ended_ui(ui, reason, texts),
-                    _ => starting_ui(ui, texts),
-                });
-            None
+                    } => {
+                        unattended_only_ui(ui, device_id, organisations, texts);
+                        None
+                    }
+                    Phase::Ended { reason } => {
+                        ended_ui(ui, reason, texts);
+                        None
+                    }
+                    _ => {
+                        starting_ui(ui, texts);
+                        None
+                    }
+                })
+                .inner
         }
     };
     if let Some(command) = &command {

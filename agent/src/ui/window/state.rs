@@ -350,6 +350,14 @@ impl AgentUiState {
                     };
                 }
             }
+            UserCommand::RefuseResume => {
+                self.resume_until = None;
+                if let Phase::WaitingForTechnician(waiting) = &mut self.phase {
+                    waiting
+                        .notices
+                        .retain(|notice| !matches!(notice, Notice::MayResume { .. }));
+                }
+            }
             UserCommand::Quit => {}
         }
     }

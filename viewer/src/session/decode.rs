@@ -2,7 +2,7 @@
 //!
 //! Frames travel on separate QUIC streams and may complete out of order (on a slow,
 //! lossy link, by several frames). The decoder takes them in sequence: a frame ahead of
-//! its turn waits (at most [`MAX_WAITING`]); a gap that does not fill, or a frame that
+//! its turn waits (at most `MAX_WAITING`, 16); a gap that does not fill, or a frame that
 //! does not decode, makes it ask for a keyframe. Frames that arrive while it waits for
 //! that keyframe wait too, since those sent after it are needed once it comes. Every
 //! frame ends up reported, shown or dropped, because the agent paces itself on those

@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use lifeline_agent::ui::text::{Lang, Texts};
@@ -242,7 +243,10 @@ fn request_for_more_is_answered_as_a_scope_request_and_returns_to_the_banner() {
     harness.get_by_label("Stop");
     assert_eq!(
         harness.state().state.window_mode(),
-        WindowMode::Banner { permissions: 2 }
+        WindowMode::Banner {
+            permissions: 2,
+            chat_lines: 0
+        }
     );
 }
 
@@ -265,7 +269,10 @@ fn banner_switch_revokes_that_permission() {
     harness.get_by_label("See your screen");
     assert_eq!(
         harness.state().state.window_mode(),
-        WindowMode::Banner { permissions: 1 }
+        WindowMode::Banner {
+            permissions: 1,
+            chat_lines: 0
+        }
     );
 }
 
@@ -339,6 +346,33 @@ fn after_a_lost_connection_the_code_screen_says_the_technician_may_come_back() {
             .is_none()
     );
     harness.get_by_label(CODE);
+}
+
+#[test]
+fn the_banner_shows_the_technicians_chat_line_and_sends_the_answer() {
+    let mut harness = harness(
+        Lang::En,
+        vec![
+            session_active(view_and_input()),
+            UiEvent::ChatFromTechnician("I will restart the print spooler".to_owned()),
+        ],
+    );
+    harness.get_by_label("I will restart the print spooler");
+    harness.get_by_label(&format!("{NAME}:"));
+    harness.get_by_role(Role::TextInput).click();
+    settle(&mut harness);
+    harness
+        .get_by_role(Role::TextInput)
+        .type_text("OK, go ahead");
+    settle(&mut harness);
+    harness.get_by_label("Send").click();
+    settle(&mut harness);
+    assert_eq!(
+        harness.state().sent,
+        vec![UserCommand::Chat("OK, go ahead".to_owned())]
+    );
+    harness.get_by_label("You:");
+    harness.get_by_label("OK, go ahead");
 }
 
 #[test]

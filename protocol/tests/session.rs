@@ -678,3 +678,59 @@ fn error_text_from_an_unauthenticated_peer_is_not_passed_on() {
     );
     assert_eq!(agent.phase(), Phase::AwaitingHello);
 }
+
+#[test]
+fn chat_goes_both_ways_without_a_permission_and_only_its_size_is_audited() {
+    let mut guard = new_guard();
+    let mut pair = active_pair(&mut guard, ConsentAnswer::Allow(Scope::ViewScreen.into()));
+    pair.take_agent_events();
+    pair.take_viewer_events();
+
+    pair.viewer
+        .send(ControlMessage::Chat(
+            "Can you open the printer settings?".into(),
+        ))
+        .unwrap();
+    pair.agent
+        .send_chat("Done, it is open now".into(), pair.now)
+        .unwrap();
+    pair.run(&mut guard);
+
+    let agent_events = pair.take_agent_events();
+    assert!(
+        agent_events.contains(&AgentEvent::Deliver(ControlMessage::Chat(
+            "Can you open the printer settings?".into()
+        )))
+    );
+    assert!(
+        pair.take_viewer_events()
+            .contains(&ViewerEvent::Deliver(ControlMessage::Chat(
+                "Done, it is open now".into()
+            )))
+    );
+    let audited: Vec<String> = agent_events
+        .iter()
+        .filter_map(|event| match event {
+            AgentEvent::Audit(record) => Some(format!("{:?}", record.action)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        audited.iter().any(|line| line.contains("20 bytes of text")),
+        "{audited:?}"
+    );
+    assert!(
+        audited
+            .iter()
+            .all(|line| !line.contains("printer") && !line.contains("Done")),
+        "chat text reached the audit log: {audited:?}"
+    );
+
+    // Too long, or after the end: refused locally, nothing sent.
+    let long = "x".repeat(lifeline_protocol::message::MAX_CHAT_LEN + 1);
+    assert!(pair.agent.send_chat(long, pair.now).is_err());
+    pair.viewer.disconnect();
+    pair.run(&mut guard);
+    assert!(pair.agent.send_chat("hello?".into(), pair.now).is_err());
+    assert!(pair.agent.poll_transmit().is_none());
+}

@@ -88,6 +88,8 @@ pub struct HeadlessStats {
     pub cursor: Option<(i32, i32, bool)>,
     /// Whether the agent sent the pointer's image (else the viewer draws an arrow).
     pub cursor_image: bool,
+    /// What the end user wrote in the chat, in order.
+    pub chat_received: Vec<String>,
 }
 
 /// A command the script ran, and what became of it.
@@ -172,6 +174,7 @@ pub async fn run(
     let mut script_done = options.input_script.is_none();
     let mut disconnecting = false;
     let mut quality_changes = Vec::new();
+    let mut chat_received = Vec::new();
     let _ = window
         .commands
         .send(Command::Prefer(options.preference))
@@ -195,6 +198,7 @@ pub async fn run(
                 }
                 Some(Update::Inspection(update)) => inspections.apply(update),
                 Some(Update::File(update)) => files.apply(update),
+                Some(Update::ChatFromEndUser(text)) => chat_received.push(text),
                 Some(Update::Quality(quality)) => quality_changes.push((
                     now().as_unix_millis(),
                     quality.frame_width,
@@ -302,6 +306,7 @@ pub async fn run(
     let records = frame_log.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let mut stats = summarise(&records, granted, &outcome.reason);
     stats.quality_changes = quality_changes;
+    stats.chat_received = chat_received;
     stats.commands = commands.into_iter().map(|(_, record)| record).collect();
     (stats.system_info, stats.diagnostics) = inspections.into_records();
     stats.files = files.into_records();

@@ -134,6 +134,8 @@ pub enum Command {
     FetchFile(String),
     /// Stop the file transfer with this ticket (see [`FileUpdate`]).
     CancelFile(u32),
+    /// Write this in the chat, to the end user (needs no permission).
+    Chat(String),
 }
 
 /// Which way a file moves.
@@ -323,6 +325,8 @@ pub enum Update {
     },
     /// A file transfer's progress.
     File(FileUpdate),
+    /// The end user wrote this in the chat.
+    ChatFromEndUser(String),
     /// The connection of an active session was lost and may be resumed for a while
     /// without a new code (sent just before the `Ended` status).
     ReconnectOffer(ReconnectOffer),

@@ -17,6 +17,7 @@
 //! diagnose dns localhost # run a diagnostic (`diagnostics`): disk, memory,
 //!                     # dns HOST, tcp HOST:PORT; waited for
 //! monitor 1           # show the agent's monitor 1 (0: the first in its list)
+//! chat Hello, I am on it   # write in the chat (the end user's lines go to the stats)
 //! send ./fix.sh       # send a local file into the end user's Downloads folder
 //!                     # (`files`); waited for
 //! fetch ~/report.pdf  # fetch a file from the end user's computer into this
@@ -100,6 +101,9 @@ fn parse_line(line: &str) -> Result<Step, String> {
             Step::Send(vec![Command::Wheel { dx: 0, dy }])
         }
         "type" => Step::Send(vec![Command::TypeText(rest.to_owned())]),
+        "chat" if !rest.trim().is_empty() => {
+            Step::Send(vec![Command::Chat(rest.trim().to_owned())])
+        }
         "run" if !rest.trim().is_empty() => {
             Step::Send(vec![Command::RunCommand(rest.trim().to_owned())])
         }
@@ -279,6 +283,17 @@ mod tests {
         assert_eq!(usb_usage("Return"), Some(0x28));
         assert_eq!(usb_usage("F12"), Some(0x45));
         assert_eq!(usb_usage("q"), Some(0x14));
+    }
+
+    #[test]
+    fn a_chat_step_writes_its_line() {
+        assert_eq!(
+            parse("chat  Hello, I am on it ").unwrap(),
+            vec![Step::Send(vec![Command::Chat(
+                "Hello, I am on it".to_owned()
+            )])]
+        );
+        assert!(parse("chat").is_err(), "an empty line is a mistake");
     }
 
     #[test]

@@ -435,3 +435,21 @@ fn an_expired_offer_or_a_session_ended_on_purpose_shows_no_reconnect_button() {
     rig.settle();
     assert!(rig.harness.query_by_label("Reconnect").is_none());
 }
+
+#[test]
+fn the_chat_window_opens_for_the_end_users_line_and_sends_the_technicians() {
+    let mut rig = rig();
+    rig.active_session(ScopeSet::from([Scope::ViewScreen]));
+    rig.session
+        .update(Update::ChatFromEndUser("The printer says paper jam".into()));
+    rig.settle();
+    rig.harness.get_by_label("The printer says paper jam");
+    rig.type_into("Message", "Open the back cover, please");
+    rig.harness.get_by_label("Send").click();
+    rig.settle();
+    assert_eq!(
+        rig.commands(),
+        vec![Command::Chat("Open the back cover, please".into())]
+    );
+    rig.harness.get_by_label("Open the back cover, please");
+}

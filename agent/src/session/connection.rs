@@ -336,6 +336,16 @@ impl Connection {
                 self.agent.stop(now);
                 Ok(())
             }
+            UserCommand::Chat(text) => {
+                if let Some(recording) = &self.policy_recording {
+                    recording.event(RecordedEvent::Chat {
+                        from: Side::Agent,
+                        bytes: text.len(),
+                        text: Some(text.clone()),
+                    });
+                }
+                self.agent.send_chat(text, now)
+            }
             // About a session already over: `serve()` handles it, never a session.
             UserCommand::RefuseResume => Ok(()),
         };
@@ -572,6 +582,12 @@ impl Connection {
             AgentEvent::ScopesChanged(granted) => self.on_scopes(granted).await,
             AgentEvent::Deliver(ControlMessage::RecordingNotice(on)) => {
                 self.set_technician_recording(on).await;
+            }
+            AgentEvent::Deliver(ControlMessage::Chat(text)) => {
+                self.record_message(&ControlMessage::Chat(text.clone()));
+                if self.holds_attention {
+                    self.shared.ui.send(UiEvent::ChatFromTechnician(text)).await;
+                }
             }
             AgentEvent::Deliver(message) => {
                 self.record_message(&message);

@@ -106,6 +106,8 @@ pub enum UiEvent {
         /// How long the user has to answer.
         answer_within: Duration,
     },
+    /// The technician wrote in the chat.
+    ChatFromTechnician(String),
     /// The session ended; back to waiting (a `Ready` follows) or exit.
     SessionEnded {
         /// Why, in words.
@@ -137,6 +139,8 @@ pub enum UserCommand {
     },
     /// The answer "yes" to [`UiEvent::ContinueQuestion`].
     ContinueSession,
+    /// Write this in the chat, to the technician.
+    Chat(String),
     /// End the session now.
     Stop,
     /// The technician of the session whose connection was lost may not reconnect

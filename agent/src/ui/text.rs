@@ -95,6 +95,18 @@ pub struct Texts {
     pub may_resume_within: &'static str,
     /// The button that refuses that reconnection.
     pub refuse_resume: &'static str,
+    /// The chat's heading in the banner.
+    pub chat: &'static str,
+    /// The user's own lines in the chat.
+    pub you: &'static str,
+    /// Greyed hint in the empty chat field.
+    pub chat_hint: &'static str,
+    /// The chat's send button.
+    pub send: &'static str,
+    /// Before a technician's chat line on a terminal.
+    pub tty_chat_from: &'static str,
+    /// How to write in the chat on a terminal.
+    pub tty_chat_hint: &'static str,
     /// How to refuse it on a terminal.
     pub tty_refuse_resume: &'static str,
     /// Terminal prompt for an answer.
@@ -200,6 +212,12 @@ static EN: Texts = Texts {
     session_ended: "The session has ended",
     may_resume_within: "The connection to your technician was lost. The same technician may reconnect without a new code, with the permissions you gave, within",
     refuse_resume: "Do not let them reconnect",
+    chat: "Chat",
+    you: "You",
+    chat_hint: "Write to the technician",
+    send: "Send",
+    tty_chat_from: "The technician says",
+    tty_chat_hint: "(type 'say' and your answer to reply)",
     tty_refuse_resume: "Type 'no reconnect' to refuse.",
     tty_answer_prompt: "Allow? [y = all asked, n = refuse, or a list such as view,input]: ",
     code_valid_for: "Valid for",
@@ -249,6 +267,12 @@ static ZH_CN: Texts = Texts {
     session_ended: "会话已结束",
     may_resume_within: "与技术人员的连接已中断。同一位技术人员可在以下时间内无需新代码、以您已授予的权限重新连接：",
     refuse_resume: "不允许其重新连接",
+    chat: "聊天",
+    you: "您",
+    chat_hint: "给技术人员留言",
+    send: "发送",
+    tty_chat_from: "技术人员说",
+    tty_chat_hint: "（输入 'say' 加回复内容即可回复）",
     tty_refuse_resume: "输入 'no reconnect' 可拒绝。",
     tty_answer_prompt: "允许吗？[y = 全部允许，n = 拒绝，或列出权限，例如 view,input]：",
     code_valid_for: "有效期还剩",

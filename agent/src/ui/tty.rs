@@ -216,6 +216,7 @@ fn parse_command(line: &str) -> Option<UserCommand> {
         "quit" | "exit" => Some(UserCommand::Quit),
         "revoke" => rest.parse::<ScopeSet>().ok().map(UserCommand::Revoke),
         "no" if rest.trim().eq_ignore_ascii_case("reconnect") => Some(UserCommand::RefuseResume),
+        "say" if !rest.trim().is_empty() => Some(UserCommand::Chat(rest.trim().to_owned())),
         _ => None,
     }
 }
@@ -389,6 +390,11 @@ fn show(
                 )?;
             }
         }
+        UiEvent::ChatFromTechnician(text) => writeln!(
+            out,
+            "\n{}: {text} {}",
+            texts.tty_chat_from, texts.tty_chat_hint
+        )?,
         UiEvent::Error(message) => writeln!(out, "! {message}")?,
     }
     out.flush()?;
@@ -444,6 +450,11 @@ mod tests {
             Some(UserCommand::RefuseResume)
         );
         assert_eq!(parse_command("no"), None);
+        assert_eq!(
+            parse_command("say  It works now, thanks "),
+            Some(UserCommand::Chat("It works now, thanks".to_owned()))
+        );
+        assert_eq!(parse_command("say"), None);
         assert_eq!(
             parse_command("revoke input"),
             Some(UserCommand::Revoke(Scope::ControlInput.into()))

@@ -24,6 +24,7 @@ use crate::time::Timestamp;
 use crate::trust::{Trust, VerifiedTechnician, unattended_proof_bytes};
 use crate::version::{self, Announced, ProtocolVersion, Role};
 
+mod chat;
 mod files;
 mod quality;
 mod resume;

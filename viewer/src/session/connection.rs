@@ -493,6 +493,11 @@ impl Connection {
                 }
             }
             Command::SelectMonitor(index) => self.viewer.send(ControlMessage::SelectMonitor(index)),
+            Command::Chat(text) => {
+                let message = ControlMessage::Chat(text);
+                self.recording.on_message_sent(&message);
+                self.viewer.send(message)
+            }
             Command::SendFile(path) => {
                 self.files.send(path, end);
                 Ok(())
@@ -612,6 +617,11 @@ impl Connection {
                 }
                 ViewerEvent::Deliver(ControlMessage::Error(report)) => {
                     end.update(Update::Notice(report.message))
+                }
+                ViewerEvent::Deliver(ControlMessage::Chat(text)) => {
+                    self.recording
+                        .delivered(&ControlMessage::Chat(text.clone()));
+                    end.update(Update::ChatFromEndUser(text));
                 }
                 ViewerEvent::Deliver(message) => self.recording.delivered(&message),
                 ViewerEvent::Ended(session_end) => {

@@ -204,6 +204,17 @@ impl SessionRecording {
         self.event(Event::ScopeRefused { scopes, reason });
     }
 
+    /// Records the technician's own chat lines.
+    pub(crate) fn on_message_sent(&self, message: &ControlMessage) {
+        if let ControlMessage::Chat(text) = message {
+            self.event(Event::Chat {
+                from: Side::Technician,
+                bytes: text.len(),
+                text: Some(text.clone()),
+            });
+        }
+    }
+
     /// Records what the agent delivered (chat, clipboard).
     pub(crate) fn delivered(&self, message: &ControlMessage) {
         match message {

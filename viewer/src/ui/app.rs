@@ -8,6 +8,7 @@ use egui::{EventFilter, TextureOptions, ViewportCommand};
 use lifeline_protocol::{Scope, ScopeSet};
 
 use super::WindowOptions;
+use super::chat_panel::{ChatPanel, chat_button_ui};
 use super::commands_panel::CommandsPanel;
 use super::connect_screen::{ConnectAction, ConnectForm, connect_screen_ui, reconnect_offer_ui};
 use super::cursor_overlay::CursorOverlay;
@@ -54,6 +55,7 @@ pub struct ViewerUi {
     size_before_cover: Option<egui::Vec2>,
     minimized: Option<bool>,
     commands_panel: CommandsPanel,
+    chat_panel: ChatPanel,
     system_panel: SystemPanel,
     files_panel: FilesPanel,
     monitors: Option<MonitorList>,
@@ -113,6 +115,7 @@ impl ViewerUi {
             size_before_cover: None,
             minimized: None,
             commands_panel: CommandsPanel::default(),
+            chat_panel: ChatPanel::default(),
             system_panel: SystemPanel::default(),
             files_panel: FilesPanel::default(),
             monitors: None,
@@ -260,6 +263,7 @@ impl ViewerUi {
                     self.stats = None;
                     self.quality = None;
                     self.commands_panel.clear();
+                    self.chat_panel.clear();
                     self.system_panel.clear();
                     self.files_panel.clear();
                     self.monitors = None;
@@ -293,6 +297,7 @@ impl ViewerUi {
                 self.system_panel.apply(update);
             }
             Update::ReconnectOffer(offer) => self.reconnect = Some(offer),
+            Update::ChatFromEndUser(text) => self.chat_panel.received(text),
             update @ (Update::Monitors(_) | Update::CursorImage(_) | Update::Cursor { .. }) => {
                 self.pointer.apply(&update);
                 if let Update::Monitors(list) = update {
@@ -488,9 +493,17 @@ impl ViewerUi {
                     notice_ui(ui, area, notice);
                 }
                 let input_allowed = self.granted.contains(Scope::ControlInput);
-                let pointer_over = drawn
-                    .as_ref()
-                    .is_some_and(|d| d.response.contains_pointer());
+                // Not while a window (Chat, Commands…) lies over the picture under the
+                // pointer: keys then go to that window's field.
+                let under_a_window = ui
+                    .ctx()
+                    .pointer_hover_pos()
+                    .and_then(|pos| ui.ctx().layer_id_at(pos))
+                    .is_some_and(|layer| layer != ui.layer_id());
+                let pointer_over = !under_a_window
+                    && drawn
+                        .as_ref()
+                        .is_some_and(|d| d.response.contains_pointer());
                 if let Some(drawn) = &drawn
                     && pointer_over
                     && input_allowed
@@ -527,6 +540,12 @@ impl ViewerUi {
             });
         if !self.view.toolbar_visible && toolbar_handle_ui(ui) {
             self.view.toolbar_visible = true;
+        }
+        if !self.chat_panel.open && chat_button_ui(ui) {
+            self.chat_panel.open_for_typing();
+        }
+        if let Some(text) = self.chat_panel.show(ui.ctx()) {
+            self.send(Command::Chat(text));
         }
         if self.granted.contains(Scope::RunCommands) {
             if !self.commands_panel.open && commands_button_ui(ui) {

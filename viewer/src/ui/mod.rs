@@ -10,6 +10,7 @@
 //! - [`forward`], [`input_map`]: egui events to protocol input; the key table.
 //! - [`player`]: the recording player (`lifeline-viewer play FILE`, or "Open recording"
 //!   on the connect screen).
+//! - [`chat_panel`]: the "Chat" window (both ways, no permission needed).
 //! - [`commands_panel`]: the "Commands" window (run a command, see its approval state and
 //!   output).
 //! - [`system_panel`]: the "System" window (the end user's system report and the
@@ -20,6 +21,7 @@
 //! The window never waits: it talks to the session only through [`crate::link`].
 
 pub mod app;
+pub mod chat_panel;
 pub mod commands_panel;
 pub mod connect_screen;
 pub mod cursor_overlay;

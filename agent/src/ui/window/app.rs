@@ -28,7 +28,7 @@ pub(super) fn run(lang: Lang, link: UiLink) -> anyhow::Result<()> {
             .with_title(texts.app_title)
             .with_app_id("lifeline-agent")
             .with_inner_size(CODE_SIZE)
-            .with_min_inner_size(egui::vec2(BANNER_WIDTH, banner_height(0))),
+            .with_min_inner_size(egui::vec2(BANNER_WIDTH, banner_height(0, 0))),
         renderer: eframe::Renderer::Glow,
         ..Default::default()
     };
@@ -116,8 +116,11 @@ impl AgentApp {
         let (size, level) = match mode {
             WindowMode::Code => (CODE_SIZE, WindowLevel::Normal),
             WindowMode::Prompt => (PROMPT_SIZE, WindowLevel::Normal),
-            WindowMode::Banner { permissions } => (
-                egui::vec2(BANNER_WIDTH, banner_height(permissions)),
+            WindowMode::Banner {
+                permissions,
+                chat_lines,
+            } => (
+                egui::vec2(BANNER_WIDTH, banner_height(permissions, chat_lines)),
                 WindowLevel::AlwaysOnTop,
             ),
         };

@@ -17,17 +17,19 @@ pub const BANNER_WIDTH: f32 = 380.0;
 
 /// Banner height for `permissions` switches, in points: everything shows without
 /// scrolling.
-pub fn banner_height(permissions: usize) -> f32 {
-    // Title, verification, "They may now:", Stop and margins, then one row per switch.
+pub fn banner_height(permissions: usize, chat_lines: usize) -> f32 {
+    // Title, verification, "They may now:", Stop and margins, then one row per switch;
+    // the chat's heading and field, then one row per line shown.
     let rows = u16::try_from(permissions).unwrap_or(u16::MAX);
-    200.0 + 30.0 * f32::from(rows)
+    let lines = u16::try_from(chat_lines).unwrap_or(u16::MAX);
+    200.0 + 30.0 * f32::from(rows) + 64.0 + 22.0 * f32::from(lines)
 }
 
 /// Draws the banner; returns `Revoke` when a permission is switched off and `Stop` when
 /// Stop is clicked.
 pub fn banner_ui(
     ui: &mut Ui,
-    session: &Session,
+    session: &mut Session,
     texts: &Texts,
     now: std::time::Instant,
 ) -> Option<UserCommand> {
@@ -136,6 +138,38 @@ pub fn banner_ui(
                     command = Some(UserCommand::Revoke(scope.into()));
                 }
             }
+            ui.add_space(6.0);
+            if let Some(chat) = chat_ui(ui, session, texts) {
+                command = Some(chat);
+            }
         });
     command
+}
+
+/// The chat with the technician: the lines so far and a field to write in.
+fn chat_ui(ui: &mut Ui, session: &mut Session, texts: &Texts) -> Option<UserCommand> {
+    ui.label(RichText::new(texts.chat).strong());
+    for line in &session.chat {
+        let who = if line.from_technician {
+            session.technician.display_name.as_str()
+        } else {
+            texts.you
+        };
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new(format!("{who}:")).strong());
+            ui.label(&line.text);
+        });
+    }
+    let mut send = false;
+    ui.horizontal(|ui| {
+        let field = ui.add(
+            egui::TextEdit::singleline(&mut session.chat_draft)
+                .hint_text(texts.chat_hint)
+                .desired_width(ui.available_width() - 70.0),
+        );
+        let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        send = ui.button(texts.send).clicked() || entered;
+    });
+    let text = session.chat_draft.trim();
+    (send && !text.is_empty()).then(|| UserCommand::Chat(text.to_owned()))
 }

@@ -137,6 +137,36 @@ pub struct Session {
     pub recorded: bool,
     /// The agent records the session because its policy says so.
     pub recorded_by_policy: bool,
+    /// The chat so far, oldest first (at most [`CHAT_LINES`]).
+    pub chat: Vec<ChatLine>,
+    /// What the user is typing into the chat.
+    pub chat_draft: String,
+}
+
+/// Chat lines the banner keeps.
+pub const CHAT_LINES: usize = 50;
+/// Chat lines the banner grows for (it scrolls beyond).
+pub const CHAT_LINES_SHOWN: usize = 4;
+
+/// One line of the chat.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatLine {
+    /// Written by the technician (else by the user).
+    pub from_technician: bool,
+    /// What was written.
+    pub text: String,
+}
+
+impl Session {
+    fn chat(&mut self, from_technician: bool, text: String) {
+        if self.chat.len() == CHAT_LINES {
+            self.chat.remove(0);
+        }
+        self.chat.push(ChatLine {
+            from_technician,
+            text,
+        });
+    }
 }
 
 /// Which screen is up.
@@ -175,6 +205,8 @@ pub enum WindowMode {
     Banner {
         /// Switches shown.
         permissions: usize,
+        /// Chat lines shown (the field is always there).
+        chat_lines: usize,
     },
 }
 
@@ -278,6 +310,8 @@ impl AgentUiState {
                     pending_action: None,
                     recorded: false,
                     recorded_by_policy: false,
+                    chat: Vec::new(),
+                    chat_draft: String::new(),
                 });
             }
             UiEvent::ScopesChanged(granted) => {
@@ -307,6 +341,11 @@ impl AgentUiState {
             UiEvent::ContinueQuestion { answer_within } => {
                 if let Some(session) = self.session_mut() {
                     session.continue_until = Some(now + answer_within);
+                }
+            }
+            UiEvent::ChatFromTechnician(text) => {
+                if let Some(session) = self.session_mut() {
+                    session.chat(true, text);
                 }
             }
             UiEvent::SessionEnded { reason, may_resume } => {
@@ -350,6 +389,12 @@ impl AgentUiState {
                     };
                 }
             }
+            UserCommand::Chat(text) => {
+                if let Some(session) = self.session_mut() {
+                    session.chat(false, text.clone());
+                    session.chat_draft.clear();
+                }
+            }
             UserCommand::RefuseResume => {
                 self.resume_until = None;
                 if let Phase::WaitingForTechnician(waiting) = &mut self.phase {
@@ -372,6 +417,7 @@ impl AgentUiState {
                     + usize::from(session.pending_action.is_some()) * 4
                     + usize::from(session.recorded)
                     + usize::from(session.recorded_by_policy),
+                chat_lines: session.chat.len().min(CHAT_LINES_SHOWN),
             },
             Phase::Consent(_) => WindowMode::Prompt,
             Phase::Starting

@@ -142,7 +142,13 @@ fn scope_changes_during_a_request_reach_the_session() {
         panic!("not back to the session");
     };
     assert_eq!(session.granted, Scope::ViewScreen.into());
-    assert_eq!(state.window_mode(), WindowMode::Banner { permissions: 1 });
+    assert_eq!(
+        state.window_mode(),
+        WindowMode::Banner {
+            permissions: 1,
+            chat_lines: 0
+        }
+    );
 }
 
 #[test]

@@ -444,6 +444,28 @@ pub fn run_headless_viewer(address: &str, code: &str, args: &[&str]) -> ViewerRu
     run_headless_viewer_in(dir.path(), address, code, args)
 }
 
+/// Starts a headless viewer on a thread of its own against `agent`, asking for
+/// `scopes` and replaying the input `script`; join it for the run.
+pub fn spawn_scripted_viewer(
+    agent: &Agent,
+    scopes: &str,
+    script: &str,
+) -> std::thread::JoinHandle<ViewerRun> {
+    let (address, code) = (agent.address.clone(), agent.code());
+    let (scopes, script) = (scopes.to_owned(), script.to_owned());
+    std::thread::spawn(move || {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("script.txt");
+        std::fs::write(&path, script).expect("the script is written");
+        let path = path.display().to_string();
+        run_headless_viewer(
+            &address,
+            &code,
+            &["--scopes", &scopes, "--input-script", &path],
+        )
+    })
+}
+
 /// Like [`run_headless_viewer`], with a given data directory (to keep known agents).
 pub fn run_headless_viewer_in(dir: &Path, address: &str, code: &str, args: &[&str]) -> ViewerRun {
     run_headless_viewer_wrapped(&[], dir, address, code, args)

@@ -10,30 +10,18 @@
 
 use std::time::Duration;
 
-use lifeline_tests::{Agent, Xvfb, run_headless_viewer};
+use lifeline_tests::{Agent, Xvfb, spawn_scripted_viewer};
 
 #[test]
 fn technician_and_end_user_write_to_each_other() {
     let x = Xvfb::start(640, 480);
     let mut agent = Agent::start(&x.display);
     agent.type_line("y");
-    let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("script.txt");
-    std::fs::write(
-        &script,
+    let viewer = spawn_scripted_viewer(
+        &agent,
+        "view",
         "chat Hello, I am looking at your printer now\nwait 6000\n",
-    )
-    .unwrap();
-    let address = agent.address.clone();
-    let code = agent.code();
-    let script_arg = script.display().to_string();
-    let viewer = std::thread::spawn(move || {
-        run_headless_viewer(
-            &address,
-            &code,
-            &["--scopes", "view", "--input-script", &script_arg],
-        )
-    });
+    );
     assert!(
         agent.wait_for_output(
             "The technician says: Hello, I am looking at your printer now",

@@ -10,32 +10,20 @@
 
 use std::time::Duration;
 
-use lifeline_tests::{Agent, Xvfb, run_headless_viewer};
+use lifeline_tests::{Agent, Xvfb, spawn_scripted_viewer};
 
 fn run_with_answer(answer: &str, marker: &std::path::Path) -> (lifeline_tests::ViewerRun, Agent) {
     let x = Xvfb::start(640, 480);
     let mut agent = Agent::start(&x.display);
     agent.type_line("y");
-    let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("script.txt");
-    std::fs::write(
-        &script,
-        format!(
+    let viewer = spawn_scripted_viewer(
+        &agent,
+        "view,commands",
+        &format!(
             "run echo hello from lifeline && touch {}\n",
             marker.display()
         ),
-    )
-    .unwrap();
-    let address = agent.address.clone();
-    let code = agent.code();
-    let script_arg = script.display().to_string();
-    let viewer = std::thread::spawn(move || {
-        run_headless_viewer(
-            &address,
-            &code,
-            &["--scopes", "view,commands", "--input-script", &script_arg],
-        )
-    });
+    );
     assert!(
         agent.wait_for_output("asks to run this command", Duration::from_secs(20)),
         "{}",

@@ -147,7 +147,7 @@ impl Connection {
             })??;
         // Control messages (consent, permissions, the end) never wait behind video.
         send.set_priority(i32::MAX)?;
-        let agent = AgentSession::new(AgentConfig {
+        let mut agent = AgentSession::new(AgentConfig {
             local: shared.fingerprint,
             peer,
             channel_binding,
@@ -159,7 +159,6 @@ impl Connection {
                 .union(Capabilities::MULTI_MONITOR),
             trust: shared.policy.trust.clone(),
         });
-        let mut agent = agent;
         if let Some(grant) = shared.lock_resumable().clone() {
             agent.offer_resume(grant);
         }
@@ -496,17 +495,8 @@ impl Connection {
                     technician.display_name,
                     RESUME_WINDOW.as_secs()
                 );
-                {
-                    let mut resumable = self.shared.lock_resumable();
-                    if resumable
-                        .as_ref()
-                        .is_some_and(|grant| grant.session == previous)
-                    {
-                        // Used once.
-                        *resumable = None;
-                    }
-                }
                 self.technician = Some(technician);
+                // Taking the end user's attention drops the grant: it is used once.
                 self.claim_attention_or_end();
             }
             AgentEvent::UnattendedSession { technician } => {
@@ -583,9 +573,11 @@ impl Connection {
             AgentEvent::Deliver(ControlMessage::RecordingNotice(on)) => {
                 self.set_technician_recording(on).await;
             }
-            AgentEvent::Deliver(ControlMessage::Chat(text)) => {
-                self.record_message(&ControlMessage::Chat(text.clone()));
-                if self.holds_attention {
+            AgentEvent::Deliver(message @ ControlMessage::Chat(_)) => {
+                self.record_message(&message);
+                if let ControlMessage::Chat(text) = message
+                    && self.holds_attention
+                {
                     self.shared.ui.send(UiEvent::ChatFromTechnician(text)).await;
                 }
             }

@@ -253,7 +253,9 @@ impl Worker {
                 Err(RecvTimeoutError::Timeout) => {}
             }
             self.poll_link()?;
-            if self.rate.in_flight_lost(Instant::now()) {
+            if self.rate.frames_in_flight() >= self.rate.max_in_flight()
+                && self.rate.in_flight_lost(Instant::now())
+            {
                 tracing::warn!(
                     frames = self.rate.frames_in_flight(),
                     "the viewer never reported the frames in flight: starting again from a \

@@ -618,10 +618,11 @@ impl Connection {
                 ViewerEvent::Deliver(ControlMessage::Error(report)) => {
                     end.update(Update::Notice(report.message))
                 }
-                ViewerEvent::Deliver(ControlMessage::Chat(text)) => {
-                    self.recording
-                        .delivered(&ControlMessage::Chat(text.clone()));
-                    end.update(Update::ChatFromEndUser(text));
+                ViewerEvent::Deliver(message @ ControlMessage::Chat(_)) => {
+                    self.recording.delivered(&message);
+                    if let ControlMessage::Chat(text) = message {
+                        end.update(Update::ChatFromEndUser(text));
+                    }
                 }
                 ViewerEvent::Deliver(message) => self.recording.delivered(&message),
                 ViewerEvent::Ended(session_end) => {

@@ -33,6 +33,7 @@ CASES = [
     ("50 ms RTT", 25, 0, None, None, "quality"),
     ("150 ms RTT, 2% loss", 75, 2, None, None, "quality"),
     ("2 Mbit/s cap", 0, 0, 2000, None, "quality"),
+    ("1 Mbit/s cap", 0, 0, 1000, None, "quality"),
     ("2 Mbit/s cap, prefer speed", 0, 0, 2000, None, "speed"),
     ("0.5 Mbit/s cap", 0, 0, 500, None, "quality"),
     ("0.5 Mbit/s cap, prefer speed", 0, 0, 500, None, "speed"),
@@ -119,7 +120,7 @@ def run_case(args, case):
         agent = subprocess.Popen(
             ["ip", "netns", "exec", link.agent_ns, f"{args.bin}/lifeline-agent", "--listen", agent_address,
              "--display", display, "--consent", "tty", "--data-dir", data, "--code-file", code_file,
-             "--lang", "en"],
+             "--lang", "en", *args.agent_arg],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log_file(args, name, "agent"), env=env)
         started.append(agent)
         agent.stdin.write(b"y\n")
@@ -136,7 +137,7 @@ def run_case(args, case):
             link.cap(cap)
         runner_log = open(os.path.join(data, "workload.log"), "w")
         total = args.seconds + args.warmup + args.settle
-        runner = subprocess.Popen([f"{args.bench}/workload.sh", "run", display, "W2", str(total)], env=env,
+        runner = subprocess.Popen([f"{args.bench}/workload.sh", "run", display, args.workload, str(total)], env=env,
                                   stdout=runner_log, stderr=subprocess.STDOUT)
         started.append(runner)
         active = os.path.join(state, f"disp{display[1:]}", "active")
@@ -210,11 +211,15 @@ def main():
     parser.add_argument("--settle", type=int, default=4, help="seconds between connecting and measuring")
     parser.add_argument("--cases", default="", help="only cases whose name contains this")
     parser.add_argument("--logs", default="", help="keep the agent's and viewer's logs in this folder")
+    parser.add_argument("--workload", default="W2", choices=["W1", "W2", "W3", "W4"])
+    parser.add_argument("--agent-arg", action="append", default=[],
+                        help="extra argument for the agent, e.g. --agent-arg=--video-tuning=text (repeatable)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root for network namespaces (ip netns)")
     rows = [run_case(args, c) for c in CASES if args.cases in c[0]]
-    print("| link (W2, 1920x1080) | Mbit/s | frames/s | latency p50 / p95 (ms) | p95 target | picture sizes sent | picture current after the outage |")
+    tuning = " ".join(args.agent_arg)
+    print(f"| link ({args.workload}, 1920x1080{', ' + tuning if tuning else ''}) | Mbit/s | frames/s | latency p50 / p95 (ms) | p95 target | picture sizes sent | picture current after the outage |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         if "error" in r:

@@ -14,7 +14,7 @@ use lifeline_protocol::code::CodePolicy;
 use crate::audit_log::command::AuditCommand;
 use crate::audit_log::{AuditLog, LogOwner};
 use crate::policy::Policy;
-use crate::session::{ServeConfig, serve};
+use crate::session::{ServeConfig, VideoTuning, serve};
 use crate::ui::text::Lang;
 use crate::ui::{ConsentUi, UiEvent, link, nobody::NobodyUi, tty::TtyUi, window::WindowUi};
 
@@ -51,6 +51,11 @@ pub struct Args {
     /// Which monitor to share (0: the primary).
     #[arg(long, default_value_t = 0)]
     pub monitor: u32,
+    /// What the video is tuned for: `auto` decides per scene (sharp text, fluid
+    /// video); `text` always codes for text and UI; `motion` always for video and
+    /// moving pictures.
+    #[arg(long, value_enum, default_value_t = VideoTuning::Auto)]
+    pub video_tuning: VideoTuning,
     /// Where the agent keeps its key and audit log (default: the platform data
     /// directory, e.g. ~/.local/share/lifeline-agent).
     #[arg(long, global = true)]
@@ -194,6 +199,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         device_id: device_id(args.listen),
         code_file: args.code_file.clone(),
         monitor: args.monitor,
+        video_tuning: args.video_tuning,
         code_policy: CodePolicy {
             lifetime: Duration::from_secs(args.code_lifetime_secs.max(30)),
             ..CodePolicy::default()

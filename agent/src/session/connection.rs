@@ -802,6 +802,7 @@ impl Connection {
                     match VideoPipeline::spawn(
                         capturer,
                         self.shared.monitor,
+                        self.shared.video_tuning,
                         self.frames_tx.clone(),
                         Box::new(move || super::rate::LinkStats::of(&connection)),
                     ) {

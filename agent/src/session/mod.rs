@@ -20,6 +20,8 @@ pub mod stages;
 mod system;
 pub mod video;
 
+pub use video::VideoTuning;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -69,6 +71,8 @@ pub struct ServeConfig {
     pub code_file: Option<PathBuf>,
     /// Which monitor to share.
     pub monitor: u32,
+    /// What the video encoder is tuned for.
+    pub video_tuning: VideoTuning,
     /// Code lifetime and attempt limits.
     pub code_policy: CodePolicy,
     /// The audit log.
@@ -106,6 +110,7 @@ pub(crate) struct Shared {
     /// Limits on connections that have not proven the code yet.
     pub(crate) admission: Arc<Admission>,
     pub(crate) monitor: u32,
+    pub(crate) video_tuning: VideoTuning,
     pub(crate) capturer: CapturerFactory,
     pub(crate) injector: InjectorFactory,
     pub(crate) pointer: Option<PointerWatcherFactory>,
@@ -264,6 +269,7 @@ pub async fn serve(
         audit: Mutex::new(config.audit),
         admission: Arc::new(Admission::default()),
         monitor: config.monitor,
+        video_tuning: config.video_tuning,
         capturer: config.capturer,
         injector: config.injector,
         pointer: config.pointer,

@@ -22,8 +22,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use lifeline_codec::{
-    ChangeDetector, ClassifierConfig, ContentClassifier, EncodeOptions, Encoder, EncoderSettings,
-    I420Image, OpenH264Encoder, Scale, bgra_to_i420, downscale,
+    ChangeDetector, ClassifierConfig, ContentClassifier, ContentMode, EncodeOptions, Encoder,
+    EncoderSettings, I420Image, OpenH264Encoder, Scale, bgra_to_i420, downscale,
 };
 use lifeline_protocol::message::{
     QualityPreference, ReceiverReport, VideoCodec, VideoFrameHeader, VideoQuality,
@@ -45,6 +45,20 @@ const IDLE_INTERVAL: Duration = Duration::from_millis(100);
 /// How long the screen must be still before polling slows down (platforms without
 /// change reports).
 const IDLE_AFTER: Duration = Duration::from_secs(1);
+
+/// What the encoder is tuned for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum VideoTuning {
+    /// Decide per scene with [`ContentClassifier`]: text and UI coded as screen
+    /// content, full-screen video and what screen coding cannot fit into the bitrate
+    /// coded as camera video.
+    #[default]
+    Auto,
+    /// Always screen content (sharp text, small frames for scrolling).
+    Text,
+    /// Always camera video (follows the bitrate on full-screen motion, softer text).
+    Motion,
+}
 
 /// An encoded frame ready to send.
 #[derive(Debug)]
@@ -125,6 +139,7 @@ impl VideoPipeline {
     pub fn spawn(
         capturer: Box<dyn Capturer>,
         monitor_index: u32,
+        tuning: VideoTuning,
         frames: mpsc::Sender<EncodedVideo>,
         link: LinkProbe,
     ) -> std::io::Result<Self> {
@@ -135,6 +150,7 @@ impl VideoPipeline {
             .name("lifeline-video".to_owned())
             .spawn(move || {
                 let mut worker = Worker::new(capturer, frames, commands, shared_geometry, link);
+                worker.tuning = tuning;
                 if let Err(err) = worker.select(monitor_index).and_then(|()| worker.run()) {
                     tracing::error!("video stopped: {err}");
                 }
@@ -169,6 +185,7 @@ struct Worker {
     monitor: Option<Monitor>,
     detector: ChangeDetector,
     classifier: ContentClassifier,
+    tuning: VideoTuning,
     encoder: Option<OpenH264Encoder>,
     rate: RateController,
     link: LinkProbe,
@@ -208,6 +225,7 @@ impl Worker {
             monitor: None,
             detector: ChangeDetector::new(),
             classifier: ContentClassifier::new(ClassifierConfig::default()),
+            tuning: VideoTuning::Auto,
             encoder: None,
             applied: rate.plan(),
             rate,
@@ -437,7 +455,11 @@ impl Worker {
         if changes.is_changed() {
             self.refined = false;
         }
-        let mode = self.classifier.observe(&frame, &changes);
+        let mode = match self.tuning {
+            VideoTuning::Auto => self.classifier.observe(&frame, &changes),
+            VideoTuning::Text => ContentMode::Screen,
+            VideoTuning::Motion => ContentMode::Camera,
+        };
         let (width, height) = (frame.width(), frame.height());
         self.rate.set_screen(width, height);
         bgra_to_i420(&frame, &mut self.image).map_err(|err| err.to_string())?;

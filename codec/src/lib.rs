@@ -31,7 +31,7 @@ mod scale;
 pub mod sps;
 mod upscale;
 
-pub use adaptive::{ClassifierConfig, ContentClassifier};
+pub use adaptive::{CAMERA_BUDGET_EXIT, ClassifierConfig, ContentClassifier};
 pub use backend::decoder::OpenH264Decoder;
 pub use backend::encoder::OpenH264Encoder;
 pub use change::{ChangeDetector, Changes, DEFAULT_TILE_SIZE};

@@ -456,7 +456,12 @@ impl Worker {
             self.refined = false;
         }
         let mode = match self.tuning {
-            VideoTuning::Auto => self.classifier.observe(&frame, &changes),
+            VideoTuning::Auto => {
+                let plan = self.rate.plan();
+                self.classifier
+                    .set_budget(plan.bitrate_bps, f64::from(plan.frame_rate_hz));
+                self.classifier.observe(&frame, &changes)
+            }
             VideoTuning::Text => ContentMode::Screen,
             VideoTuning::Motion => ContentMode::Camera,
         };

@@ -8,7 +8,8 @@
 //! `consent`, `banner`, `request` (more permissions during a session), `ended`, `lost`
 //! (a lost connection the technician may resume), `service` (waiting without a code),
 //! `unattended` (a certified technician's request
-//! for a permission the policy wants confirmed), `action` (a command to approve) or
+//! for a permission the policy wants confirmed), `action` (a command to approve), `file`
+//! (a file transfer to approve) or
 //! `continue` (the "continue?" question).
 //! Without `--screen` the code shows, a wrong code is reported after 2 s and the
 //! consent prompt comes after 5 s. Either way the fake session then answers like a
@@ -39,6 +40,7 @@ enum Start {
     Service,
     Unattended,
     Action,
+    File,
     Continue,
 }
 
@@ -89,6 +91,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<(Lang, S
                     "service" => Start::Service,
                     "unattended" => Start::Unattended,
                     "action" => Start::Action,
+                    "file" => Start::File,
                     "continue" => Start::Continue,
                     other => bail!("unknown screen {other}"),
                 }
@@ -196,6 +199,19 @@ async fn fake_session(
                 technician: technician(),
                 scope: Scope::RunCommands,
                 description: "lpstat -t && systemctl restart cups".to_owned(),
+            },
+        ]),
+        Start::File => script.extend([
+            active(granted.union(Scope::FileTransfer.into())),
+            UiEvent::ActionConfirmationNeeded {
+                id: 2,
+                technician: technician(),
+                scope: Scope::FileTransfer,
+                description: words(
+                    lang,
+                    "receive the file printer-driver.deb (2.3 MB) into /home/ann/Downloads",
+                    "接收文件 printer-driver.deb（2.3 MB），保存到 /home/ann/Downloads",
+                ),
             },
         ]),
         Start::Continue => script.extend([

@@ -200,6 +200,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         code_file: args.code_file.clone(),
         monitor: args.monitor,
         video_tuning: args.video_tuning,
+        lang,
         code_policy: CodePolicy {
             lifetime: Duration::from_secs(args.code_lifetime_secs.max(30)),
             ..CodePolicy::default()

@@ -514,6 +514,14 @@ impl Connection {
                 scope,
                 description,
             } => {
+                // The end user reads a file transfer in their language; the English
+                // sentence is the audit log's.
+                let description = match self.files.take_sentence(id) {
+                    Some(sentence) if scope == Scope::FileTransfer => {
+                        sentence.render(self.shared.lang.texts())
+                    }
+                    _ => description,
+                };
                 let technician = self.technician.clone();
                 match technician {
                     Some(technician) if self.holds_attention => {

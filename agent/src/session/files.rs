@@ -33,6 +33,7 @@ use tokio::runtime::Handle;
 use tokio::sync::{mpsc, watch};
 
 use super::now;
+use crate::ui::text::{Lang, Texts};
 
 // Shared with the viewer, which compiles the same file (see its header).
 #[path = "file_io.rs"]
@@ -79,6 +80,66 @@ enum Plan {
     Send { path: PathBuf },
 }
 
+/// A checked transfer as the end user is asked to confirm it, in any language
+/// ([`FileSentence::render`]); the English one goes into the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FileSentence {
+    /// An offered file, saved as `file` in `folder`.
+    Receive {
+        file: String,
+        size: u64,
+        folder: PathBuf,
+    },
+    /// A fetched file.
+    Send { path: PathBuf, size: u64 },
+}
+
+impl FileSentence {
+    /// The sentence in the language of `texts`.
+    pub(crate) fn render(&self, texts: &Texts) -> String {
+        match self {
+            FileSentence::Receive { file, size, folder } => fill(
+                texts.receive_file_sentence,
+                &[
+                    ("{file}", file),
+                    ("{size}", &human_size(*size)),
+                    ("{folder}", &folder.display().to_string()),
+                ],
+            ),
+            FileSentence::Send { path, size } => fill(
+                texts.send_file_sentence,
+                &[
+                    ("{path}", &path.display().to_string()),
+                    ("{size}", &human_size(*size)),
+                ],
+            ),
+        }
+    }
+}
+
+/// `template` with each placeholder replaced by its value, in one pass: a value that
+/// looks like a placeholder (a file named `{folder}.txt`) is not replaced again.
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        match values.iter().find(|(key, _)| tail.starts_with(key)) {
+            Some((key, value)) => {
+                out.push_str(value);
+                rest = &tail[key.len()..];
+            }
+            None => {
+                out.push('{');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The file transfers of one session.
 #[derive(Debug)]
 pub(crate) struct FileTransfers {
@@ -88,6 +149,8 @@ pub(crate) struct FileTransfers {
     /// Reports from the transfer threads, for the session loop.
     pub(crate) reports: mpsc::UnboundedReceiver<FileReport>,
     plans: HashMap<u32, Plan>,
+    /// What the end user is asked about each planned transfer.
+    sentences: HashMap<u32, FileSentence>,
     /// Accepted offers whose stream has not arrived.
     awaiting_stream: HashSet<u32>,
     /// Transfers moving bytes, and how to stop each.
@@ -106,6 +169,7 @@ impl FileTransfers {
             reports_tx,
             reports,
             plans: HashMap::new(),
+            sentences: HashMap::new(),
             awaiting_stream: HashSet::new(),
             moving: HashMap::new(),
             receiving: HashSet::new(),
@@ -113,21 +177,30 @@ impl FileTransfers {
     }
 
     /// Looks at the file system for a transfer the technician asked for: its id, and
-    /// the sentence the end user will read or why it cannot be done.
+    /// what will be done, in English (for the audit log; [`FileTransfers::take_sentence`]
+    /// has it for the end user), or why it cannot be done.
     pub(crate) fn check(&mut self, job: &FileJob) -> (u32, Result<String, String>) {
         let id = job.id();
         let result = match job {
             FileJob::Receive(offer) => self.plan_receive(offer),
             FileJob::Send(fetch) => plan_send(fetch),
         };
-        let result = result.map(|(plan, description)| {
+        let result = result.map(|(plan, sentence)| {
             self.plans.insert(id, plan);
-            description
+            let english = sentence.render(Lang::En.texts());
+            self.sentences.insert(id, sentence);
+            english
         });
         (id, result)
     }
 
-    fn plan_receive(&self, offer: &FileOffer) -> Result<(Plan, String), String> {
+    /// What the end user is asked about transfer `id`, once checked (once: the
+    /// question is asked once).
+    pub(crate) fn take_sentence(&mut self, id: u32) -> Option<FileSentence> {
+        self.sentences.remove(&id)
+    }
+
+    fn plan_receive(&self, offer: &FileOffer) -> Result<(Plan, FileSentence), String> {
         let dir = download_dir(&self.data_dir);
         std::fs::create_dir_all(&dir).map_err(|err| {
             format!(
@@ -138,13 +211,12 @@ impl FileTransfers {
         let name = safe_file_name(&offer.name);
         let number = first_free_number(&dir, &name)
             .ok_or_else(|| format!("too many files named like {name} in the Downloads folder"))?;
-        let description = format!(
-            "receive the file {} ({}) into {}",
-            numbered_name(&name, number),
-            human_size(offer.size),
-            dir.display()
-        );
-        Ok((Plan::Receive { dir, name, number }, description))
+        let sentence = FileSentence::Receive {
+            file: numbered_name(&name, number),
+            size: offer.size,
+            folder: dir.clone(),
+        };
+        Ok((Plan::Receive { dir, name, number }, sentence))
     }
 
     /// An offer was accepted: the viewer may open one stream for it.
@@ -218,6 +290,7 @@ impl FileTransfers {
 
     fn finished(&mut self, id: u32, result: Result<String, String>, agent: &mut AgentSession) {
         self.plans.remove(&id);
+        self.sentences.remove(&id);
         match &result {
             Ok(saved_as) if !saved_as.is_empty() => tracing::info!(id, "received a file"),
             Ok(_) => tracing::info!(id, "sent a file"),
@@ -311,6 +384,7 @@ impl FileTransfers {
     /// partial file is removed by its thread.
     pub(crate) fn cancel(&mut self, id: u32) {
         self.plans.remove(&id);
+        self.sentences.remove(&id);
         if let Some(stop) = self.moving.remove(&id) {
             let _ = stop.send(true);
         }
@@ -331,7 +405,7 @@ impl Drop for FileTransfers {
 
 /// A fetch: the full path (links resolved, `~` is the home folder), which must be a
 /// readable regular file within the size limit.
-fn plan_send(fetch: &FileFetch) -> Result<(Plan, String), String> {
+fn plan_send(fetch: &FileFetch) -> Result<(Plan, FileSentence), String> {
     let typed = fetch.path.trim();
     let expanded = match typed.strip_prefix('~') {
         Some(rest) if rest.is_empty() || rest.starts_with('/') => {
@@ -367,12 +441,11 @@ fn plan_send(fetch: &FileFetch) -> Result<(Plan, String), String> {
         ));
     }
     File::open(&path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
-    let description = format!(
-        "send the file {} ({}) to the technician",
-        path.display(),
-        human_size(metadata.len())
-    );
-    Ok((Plan::Send { path }, description))
+    let sentence = FileSentence::Send {
+        path: path.clone(),
+        size: metadata.len(),
+    };
+    Ok((Plan::Send { path }, sentence))
 }
 
 /// Reads a fetched file once for its size and SHA-256.
@@ -433,6 +506,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_end_user_reads_a_transfer_in_their_language_and_the_audit_in_english() {
+        let incoming = FileSentence::Receive {
+            file: "report (1).pdf".to_owned(),
+            size: 2_300_000,
+            folder: PathBuf::from("/home/ann/Downloads"),
+        };
+        assert_eq!(
+            incoming.render(Lang::En.texts()),
+            "receive the file report (1).pdf (2.3 MB) into /home/ann/Downloads"
+        );
+        assert_eq!(
+            incoming.render(Lang::ZhCn.texts()),
+            "接收文件 report (1).pdf（2.3 MB），保存到 /home/ann/Downloads"
+        );
+        let outgoing = FileSentence::Send {
+            path: PathBuf::from("/home/ann/notes.txt"),
+            size: 12_000,
+        };
+        assert_eq!(
+            outgoing.render(Lang::ZhCn.texts()),
+            "把文件 /home/ann/notes.txt（12.0 kB）发送给技术人员"
+        );
+        // A name that looks like a placeholder stays what it is.
+        let tricky = FileSentence::Receive {
+            file: "{folder}.txt".to_owned(),
+            size: 1,
+            folder: PathBuf::from("/tmp"),
+        };
+        assert!(
+            tricky
+                .render(Lang::En.texts())
+                .starts_with("receive the file {folder}.txt")
+        );
+    }
+
+    #[test]
     fn fetches_resolve_links_and_refuse_folders_and_relative_paths() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("notes.txt");
@@ -443,11 +552,11 @@ mod tests {
             id: 1,
             path: path.display().to_string(),
         };
-        let (_, description) = plan_send(&fetch(&link)).unwrap();
+        let (_, sentence) = plan_send(&fetch(&link)).unwrap();
         // The end user sees the file that would really be read.
         let real = std::fs::canonicalize(&file).unwrap();
         assert_eq!(
-            description,
+            sentence.render(Lang::En.texts()),
             format!(
                 "send the file {} (5 bytes) to the technician",
                 real.display()

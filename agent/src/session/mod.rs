@@ -39,6 +39,7 @@ use self::admission::{Admission, Decision};
 use crate::audit_log::AuditLog;
 use crate::identity::Identity;
 use crate::platform::{CaptureError, Capturer, InputError, InputInjector, PointerWatcher};
+use crate::ui::text::Lang;
 use crate::ui::{UiEvent, UiNotifier, UserCommand};
 
 /// The current time as the protocol wants it.
@@ -73,6 +74,8 @@ pub struct ServeConfig {
     pub monitor: u32,
     /// What the video encoder is tuned for.
     pub video_tuning: VideoTuning,
+    /// The end user's language, for the sentences the session writes for them.
+    pub lang: Lang,
     /// Code lifetime and attempt limits.
     pub code_policy: CodePolicy,
     /// The audit log.
@@ -111,6 +114,7 @@ pub(crate) struct Shared {
     pub(crate) admission: Arc<Admission>,
     pub(crate) monitor: u32,
     pub(crate) video_tuning: VideoTuning,
+    pub(crate) lang: Lang,
     pub(crate) capturer: CapturerFactory,
     pub(crate) injector: InjectorFactory,
     pub(crate) pointer: Option<PointerWatcherFactory>,
@@ -270,6 +274,7 @@ pub async fn serve(
         admission: Arc::new(Admission::default()),
         monitor: config.monitor,
         video_tuning: config.video_tuning,
+        lang: config.lang,
         capturer: config.capturer,
         injector: config.injector,
         pointer: config.pointer,

@@ -143,6 +143,10 @@ pub struct Texts {
     pub action_question: &'static str,
     /// After the technician's name: what follows is one file transfer to confirm.
     pub file_question: &'static str,
+    /// The transfer to confirm, a file coming in: `{file}`, `{size}`, `{folder}`.
+    pub receive_file_sentence: &'static str,
+    /// The transfer to confirm, a file going out: `{path}`, `{size}`.
+    pub send_file_sentence: &'static str,
     /// Button: allow this one action.
     pub allow_once: &'static str,
     /// Shown while the technician records the session.
@@ -237,6 +241,8 @@ static EN: Texts = Texts {
     continue_ends_in: "Without an answer it ends in",
     action_question: "asks to run this command on your computer, once:",
     file_question: "asks to move a file, once:",
+    receive_file_sentence: "receive the file {file} ({size}) into {folder}",
+    send_file_sentence: "send the file {path} ({size}) to the technician",
     allow_once: "Allow once",
     being_recorded: "● This session is being recorded by the technician",
     recording_stopped: "The session is no longer recorded.",
@@ -291,6 +297,8 @@ static ZH_CN: Texts = Texts {
     continue_ends_in: "如不回答，会话将在以下时间后结束：",
     action_question: "请求在您的电脑上运行以下命令（仅此一次）：",
     file_question: "请求传输一个文件（仅此一次）：",
+    receive_file_sentence: "接收文件 {file}（{size}），保存到 {folder}",
+    send_file_sentence: "把文件 {path}（{size}）发送给技术人员",
     allow_once: "允许一次",
     being_recorded: "● 技术人员正在录制本次会话",
     recording_stopped: "本次会话已停止录制。",

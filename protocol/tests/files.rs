@@ -73,6 +73,26 @@ fn read_header(bytes: &[u8]) -> FileOffer {
     decode_stream_header(&bytes[8..]).unwrap()
 }
 
+/// Neither side saw a violation, and the session is still active.
+fn assert_session_goes_on(pair: &Pair) {
+    assert!(pair.agent_errors.is_empty(), "{:?}", pair.agent_errors);
+    assert!(pair.viewer_errors.is_empty(), "{:?}", pair.viewer_errors);
+    assert_eq!(
+        pair.agent.phase(),
+        lifeline_protocol::session::Phase::Active
+    );
+}
+
+/// The offer of the report, as its stream header announces it.
+fn report_offer(id: u32) -> FileOffer {
+    FileOffer {
+        id,
+        name: "report.pdf".to_owned(),
+        size: CONTENT.len() as u64,
+        sha256: content_hash(),
+    }
+}
+
 /// Offers the report and lets the agent check it with `description`; returns its id.
 fn offer_checked(pair: &mut Pair, guard: &mut CodeGuard, description: &str) -> u32 {
     let id = pair
@@ -109,12 +129,7 @@ fn an_approved_file_arrives_checked_and_the_technician_learns_its_name() {
         .unwrap();
     pair.run(&mut guard);
     let events = pair.take_agent_events();
-    let offer = FileOffer {
-        id,
-        name: "report.pdf".to_owned(),
-        size: CONTENT.len() as u64,
-        sha256: content_hash(),
-    };
+    let offer = report_offer(id);
     assert!(events.contains(&AgentEvent::CheckFile(FileJob::Receive(offer.clone()))));
     // The request is audited with name, size and hash, never the contents.
     assert!(
@@ -224,12 +239,7 @@ fn a_refused_file_never_moves_and_the_technician_is_told() {
         ViewerEvent::ActionRefused { id: refused, reason }
             if *refused == id && reason.contains("refused to receive"))));
     // The bytes cannot come anyway.
-    let offer = FileOffer {
-        id,
-        name: "report.pdf".to_owned(),
-        size: CONTENT.len() as u64,
-        sha256: content_hash(),
-    };
+    let offer = report_offer(id);
     assert!(
         pair.agent
             .file_stream_opened(&offer, &mut guard, pair.now)
@@ -540,12 +550,7 @@ fn wrong_sizes_and_hashes_fail_the_transfer_on_both_sides() {
     // Damaged on the way: the agent's check names it, and both sides hear it.
     let id = offer_checked(&mut pair, &mut guard, INTO_DOWNLOADS);
     pair.take_viewer_events();
-    let offer = FileOffer {
-        id,
-        name: "report.pdf".to_owned(),
-        size: CONTENT.len() as u64,
-        sha256: content_hash(),
-    };
+    let offer = report_offer(id);
     pair.agent
         .file_stream_opened(&offer, &mut guard, pair.now)
         .unwrap();
@@ -632,12 +637,7 @@ fn conclusions_that_cross_are_ignored_on_both_sides() {
         .file_finished(id, Err("cancelled by the technician".to_owned()))
         .unwrap();
     // Before the cancellation arrives, the agent's side fails too.
-    let offer = FileOffer {
-        id,
-        name: "report.pdf".to_owned(),
-        size: CONTENT.len() as u64,
-        sha256: content_hash(),
-    };
+    let offer = report_offer(id);
     pair.agent
         .file_stream_opened(&offer, &mut guard, pair.now)
         .unwrap();
@@ -645,10 +645,87 @@ fn conclusions_that_cross_are_ignored_on_both_sides() {
         .file_finished(id, Err("the stream was reset".to_owned()), pair.now)
         .unwrap();
     pair.run(&mut guard);
-    assert!(pair.agent_errors.is_empty(), "{:?}", pair.agent_errors);
-    assert!(pair.viewer_errors.is_empty(), "{:?}", pair.viewer_errors);
-    assert_eq!(
-        pair.agent.phase(),
-        lifeline_protocol::session::Phase::Active
+    assert_session_goes_on(&pair);
+}
+
+#[test]
+fn the_technician_withdraws_an_offer_while_the_end_user_is_asked() {
+    let (mut pair, mut guard) = active(files(), Scope::FileTransfer.into());
+    let id = offer_checked(&mut pair, &mut guard, INTO_DOWNLOADS);
+    assert!(pair.take_agent_events().iter().any(|e| matches!(e,
+        AgentEvent::ActionConfirmationNeeded { id: asked, .. } if *asked == id)));
+    pair.take_viewer_events();
+    pair.viewer
+        .file_finished(id, Err("withdrawn by the technician".to_owned()))
+        .unwrap();
+    pair.run(&mut guard);
+    let events = pair.take_agent_events();
+    assert!(events.contains(&AgentEvent::ActionWithdrawn { id }));
+    assert!(events.contains(&AgentEvent::CancelFile { id }));
+    assert!(
+        audit_records(&events)
+            .iter()
+            .any(|(_, outcome)| matches!(outcome,
+        Outcome::Failed { reason } if reason.starts_with(
+            "withdrawn by the technician before it was accepted"))),
+        "{events:?}"
+    );
+    // An answer clicked as the question went away changes nothing: no file is let in.
+    assert!(pair.agent.answer_action(id, true, pair.now).is_err());
+    pair.run(&mut guard);
+    assert!(
+        !pair
+            .take_agent_events()
+            .iter()
+            .any(|e| matches!(e, AgentEvent::ReceiveFile(_)))
+    );
+    assert_session_goes_on(&pair);
+    // A stream for it now is a violation.
+    let offer = report_offer(id);
+    assert!(
+        pair.agent
+            .file_stream_opened(&offer, &mut guard, pair.now)
+            .is_err()
+    );
+}
+
+#[test]
+fn an_approval_crossing_the_withdrawal_moves_nothing_and_ends_nothing_else() {
+    let (mut pair, mut guard) = active(files(), Scope::FileTransfer.into());
+    let id = offer_checked(&mut pair, &mut guard, INTO_DOWNLOADS);
+    pair.take_agent_events();
+    pair.take_viewer_events();
+    // Both at once: the end user allows it, the technician withdraws it.
+    pair.agent.answer_action(id, true, pair.now).unwrap();
+    pair.viewer
+        .file_finished(id, Err("withdrawn by the technician".to_owned()))
+        .unwrap();
+    pair.run(&mut guard);
+    // The viewer ignores the acceptance (no bytes are sent); the agent stops waiting.
+    assert!(
+        !pair
+            .take_viewer_events()
+            .iter()
+            .any(|e| matches!(e, ViewerEvent::FileAccepted(_)))
+    );
+    assert!(
+        pair.take_agent_events()
+            .contains(&AgentEvent::CancelFile { id })
+    );
+    assert_session_goes_on(&pair);
+}
+
+#[test]
+fn a_fetch_cannot_be_withdrawn_before_its_file_comes() {
+    let (mut pair, mut guard) = active(files(), Scope::FileTransfer.into());
+    let id = pair
+        .viewer
+        .fetch_file("/home/ann/notes.txt".to_owned())
+        .unwrap();
+    pair.run(&mut guard);
+    assert!(
+        pair.viewer
+            .file_finished(id, Err("withdrawn by the technician".to_owned()))
+            .is_err()
     );
 }

@@ -100,6 +100,10 @@ fn the_files_window_sends_a_file_and_shows_the_wait_the_progress_and_where_it_we
     rig.file(FileUpdate::WaitingForApproval { ticket: 1 });
     rig.harness
         .get_by_label("Waiting for the end user to approve this file…");
+    // Until it is accepted, the offer can be withdrawn.
+    rig.harness.get_by_label("Withdraw").click();
+    rig.settle();
+    assert_eq!(rig.commands(), vec![Command::CancelFile(1)]);
     rig.file(FileUpdate::Progress {
         ticket: 1,
         done: 1_000_000,
@@ -140,6 +144,9 @@ fn the_files_window_fetches_a_path_and_shows_a_refusal() {
         name: "~/Documents/report.pdf".into(),
     });
     rig.harness.get_by_label("← ~/Documents/report.pdf");
+    // A fetch cannot be withdrawn while the end user is asked (it stops once it moves).
+    rig.file(FileUpdate::WaitingForApproval { ticket: 2 });
+    assert!(rig.harness.query_by_label("Withdraw").is_none());
     rig.file(FileUpdate::Refused {
         ticket: 2,
         reason: "the end user refused to send this file".into(),

@@ -565,6 +565,9 @@ impl Connection {
             AgentEvent::ReceiveFile(offer) => self.files.expect_stream(&offer),
             AgentEvent::SendFile(fetch) => self.files.start_hashing(&fetch),
             AgentEvent::CancelFile { id } => self.files.cancel(id),
+            AgentEvent::ActionWithdrawn { id } if self.holds_attention => {
+                self.shared.ui.send(UiEvent::ActionWithdrawn { id }).await;
+            }
             AgentEvent::ScopeRequestNeeded { scopes, reason } => {
                 if let Some(technician) = self.technician.clone() {
                     self.shared

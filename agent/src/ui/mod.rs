@@ -92,6 +92,12 @@ pub enum UiEvent {
         /// report.pdf (2.3 MB) into /home/ann/Downloads".
         description: String,
     },
+    /// The technician withdrew the action of an open
+    /// [`UiEvent::ActionConfirmationNeeded`] (a file offer): take the question away.
+    ActionWithdrawn {
+        /// The action's id.
+        id: u32,
+    },
     /// The technician's viewer started or stopped recording the session: show it for as
     /// long as it lasts.
     RecordingChanged {

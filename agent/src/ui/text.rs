@@ -149,6 +149,8 @@ pub struct Texts {
     pub send_file_sentence: &'static str,
     /// Button: allow this one action.
     pub allow_once: &'static str,
+    /// The technician took back the action the end user was asked about.
+    pub action_withdrawn: &'static str,
     /// Shown while the technician records the session.
     pub being_recorded: &'static str,
     /// Said when nobody records the session any more.
@@ -244,6 +246,7 @@ static EN: Texts = Texts {
     receive_file_sentence: "receive the file {file} ({size}) into {folder}",
     send_file_sentence: "send the file {path} ({size}) to the technician",
     allow_once: "Allow once",
+    action_withdrawn: "The technician withdrew this request; nothing was done.",
     being_recorded: "● This session is being recorded by the technician",
     recording_stopped: "The session is no longer recorded.",
     recorded_by_policy: "● This session is recorded, as your organisation requires",
@@ -300,6 +303,7 @@ static ZH_CN: Texts = Texts {
     receive_file_sentence: "接收文件 {file}（{size}），保存到 {folder}",
     send_file_sentence: "把文件 {path}（{size}）发送给技术人员",
     allow_once: "允许一次",
+    action_withdrawn: "技术人员已撤回此请求，未执行任何操作。",
     being_recorded: "● 技术人员正在录制本次会话",
     recording_stopped: "本次会话已停止录制。",
     recorded_by_policy: "● 按照您所在机构的要求，本次会话正在录制",

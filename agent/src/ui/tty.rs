@@ -83,6 +83,11 @@ impl ConsentUi for TtyUi {
                         // A question about a session that is over has no one to answer.
                         pending = None;
                     }
+                    if let UiEvent::ActionWithdrawn { id } = event
+                        && pending == Some(Pending::Action(id))
+                    {
+                        pending = None;
+                    }
                     if let Some(question) = show(&mut output, texts, lang, &event)? {
                         pending = Some(question);
                         while let Some(line) = early.pop_front() {
@@ -390,6 +395,7 @@ fn show(
                 )?;
             }
         }
+        UiEvent::ActionWithdrawn { .. } => writeln!(out, "\n{}", texts.action_withdrawn)?,
         UiEvent::ChatFromTechnician(text) => writeln!(
             out,
             "\n{}: {text} {}",

@@ -169,6 +169,13 @@ pub enum AgentEvent {
         /// The transfer's id.
         id: u32,
     },
+    /// The technician withdrew the action behind an open
+    /// [`AgentEvent::ActionConfirmationNeeded`] (an offered file): take the question
+    /// away; an answer to it would change nothing.
+    ActionWithdrawn {
+        /// The action's id.
+        id: u32,
+    },
 }
 
 enum State {

@@ -182,15 +182,20 @@ impl FileTransfers {
         let Some((&id, transfer)) = self.transfers.iter().find(|(_, t)| t.ticket == ticket) else {
             return;
         };
-        if transfer.stop.is_none() {
+        let reason = if transfer.stop.is_some() {
+            "cancelled by the technician"
+        } else if transfer.path.is_some() {
+            // An offer not accepted yet: withdrawn, the end user's question goes away.
+            "withdrawn by the technician before the end user answered"
+        } else {
             end.update(Update::Notice(
-                "a file transfer can be stopped once its bytes move; this one waits for the \
+                "a fetched file can be stopped once its bytes move; this one waits for the \
                  end user or the agent"
                     .to_owned(),
             ));
             return;
         }
-        let reason = "cancelled by the technician".to_owned();
+        .to_owned();
         if viewer.file_finished(id, Err(reason.clone())).is_ok() {
             self.end(id, end, FileUpdate::Failed { ticket, reason });
         }

@@ -212,6 +212,10 @@ fn entry_ui(ui: &mut egui::Ui, entry: &Entry) -> Option<u32> {
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.label("Waiting for the end user to approve this file…");
+                // An offer can be withdrawn until it is accepted; a fetch once it moves.
+                if entry.direction == FileDirection::Send && ui.button("Withdraw").clicked() {
+                    cancel = Some(entry.ticket);
+                }
             });
         }
         EntryState::Moving { done, total } => {

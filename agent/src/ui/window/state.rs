@@ -329,6 +329,16 @@ impl AgentUiState {
                     session.pending_action = Some((id, scope, description));
                 }
             }
+            UiEvent::ActionWithdrawn { id } => {
+                if let Some(session) = self.session_mut()
+                    && session
+                        .pending_action
+                        .as_ref()
+                        .is_some_and(|(pending, ..)| *pending == id)
+                {
+                    session.pending_action = None;
+                }
+            }
             UiEvent::RecordingChanged {
                 by_technician,
                 by_policy,

@@ -212,3 +212,35 @@ fn a_lost_connection_tells_the_user_the_technician_may_come_back_for_a_while() {
     ended.apply(ready("555 555 555"), now);
     assert!(waiting(&ended).notices.is_empty());
 }
+
+#[test]
+fn a_withdrawn_file_offer_takes_its_question_away_and_only_its_own() {
+    let now = Instant::now();
+    let mut state = AgentUiState::new();
+    state.apply(
+        UiEvent::SessionActive {
+            technician: technician(),
+            granted: Scope::FileTransfer.into(),
+        },
+        now,
+    );
+    state.apply(
+        UiEvent::ActionConfirmationNeeded {
+            id: 4,
+            technician: technician(),
+            scope: Scope::FileTransfer,
+            description: "receive the file a.deb (1.0 kB) into /tmp".to_owned(),
+        },
+        now,
+    );
+    let pending = |state: &AgentUiState| match &state.phase {
+        Phase::Session(session) => session.pending_action.as_ref().map(|(id, ..)| *id),
+        other => panic!("not in a session: {other:?}"),
+    };
+    assert_eq!(pending(&state), Some(4));
+    // Another action's withdrawal leaves this question up.
+    state.apply(UiEvent::ActionWithdrawn { id: 3 }, now);
+    assert_eq!(pending(&state), Some(4));
+    state.apply(UiEvent::ActionWithdrawn { id: 4 }, now);
+    assert_eq!(pending(&state), None);
+}

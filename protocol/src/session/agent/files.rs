@@ -12,7 +12,9 @@
 //!   [`AgentSession::file_checked`] with the sentence the end user will read.
 //! - **awaiting confirmation**: when the policy confirms `files`, the technician is
 //!   told it waits and the end user is asked ([`AgentEvent::ActionConfirmationNeeded`],
-//!   answered by [`AgentSession::answer_action`]).
+//!   answered by [`AgentSession::answer_action`]). Until an offer is accepted the
+//!   technician may withdraw it (a `FileFailed` from the viewer): the question goes
+//!   away ([`AgentEvent::ActionWithdrawn`]).
 //! - **accepted**: an offered file: the viewer is told to send it
 //!   ([`AgentEvent::ReceiveFile`]; its stream is checked by
 //!   [`AgentSession::file_stream_opened`]); a fetched one: the caller reads and hashes
@@ -559,6 +561,29 @@ impl AgentSession {
                     now,
                 );
                 self.events.push_back(AgentEvent::CancelFile { id });
+            }
+            // The technician withdrew an offer before it was accepted: the end user's
+            // question goes away.
+            ControlMessage::FileFailed(failure)
+                if matches!(transfer.job, FileJob::Receive(_))
+                    && matches!(transfer.step, Step::Checking | Step::AwaitingConfirmation) =>
+            {
+                let asked = transfer.step == Step::AwaitingConfirmation;
+                let transfer = self.files.remove(index);
+                self.audit_file(
+                    &transfer,
+                    Outcome::Failed {
+                        reason: format!(
+                            "withdrawn by the technician before it was accepted: {}",
+                            failure.reason
+                        ),
+                    },
+                    now,
+                );
+                self.events.push_back(AgentEvent::CancelFile { id });
+                if asked {
+                    self.events.push_back(AgentEvent::ActionWithdrawn { id });
+                }
             }
             _ => return Err(unknown),
         }

@@ -147,8 +147,10 @@ impl ViewerSession {
 
     /// A transfer ended on this side: a fetched file was written and checked (`Ok` with
     /// the name it was saved under, told to the agent), or a transfer failed or was
-    /// cancelled (`Err` with why, told to the agent). A sent file's success is the
-    /// agent's to report.
+    /// cancelled (`Err` with why, told to the agent): one moving, or an offer the agent
+    /// has not accepted yet (withdrawn while the end user is asked; an acceptance that
+    /// crosses the withdrawal is ignored). A sent file's success is the agent's to
+    /// report.
     ///
     /// # Errors
     /// [`LocalMisuse`] when no such transfer is moving (it may have ended first).
@@ -174,8 +176,9 @@ impl ViewerSession {
                 let transfer = &self.files.list[i];
                 match result {
                     Ok(_) => transfer.offer.is_none() && transfer.streaming,
-                    // An offer moves once accepted; a fetch once its stream arrived.
-                    Err(_) => transfer.streaming,
+                    // An offer moves once accepted, and may be withdrawn before; a fetch
+                    // ends once its stream arrived.
+                    Err(_) => transfer.streaming || transfer.offer.is_some(),
                 }
             })
             .ok_or(wrong)?;
@@ -205,7 +208,10 @@ impl ViewerSession {
             ControlMessage::ActionRefused(refusal) => (refusal.id, Some(refusal.reason.clone())),
             _ => return None,
         };
-        let index = self.files.position(id)?;
+        let Some(index) = self.files.position(id) else {
+            // An answer about an offer this side withdrew, crossing the withdrawal.
+            return self.files.recently_ended.contains(&id).then_some(Ok(()));
+        };
         if self.files.list[index].streaming || self.accepted(index) {
             return Some(Err(PeerMisbehaved::OutOfPhase {
                 message: message.kind(),
@@ -238,9 +244,9 @@ impl ViewerSession {
             ControlMessage::FileFailed(failure) => failure.id,
             _ => return Ok(()),
         };
-        let conclusion = !matches!(message, ControlMessage::FileAccepted(_));
-        if conclusion && self.files.recently_ended.contains(&id) {
-            // It crossed our own conclusion: nothing left to end.
+        if self.files.recently_ended.contains(&id) && self.files.position(id).is_none() {
+            // It crossed our own conclusion (or the withdrawal of an offer the agent
+            // accepted meanwhile): nothing left to end or send.
             return Ok(());
         }
         let unknown = PeerMisbehaved::OutOfPhase {

@@ -7,14 +7,17 @@
 //! cargo run -p lifeline-viewer --example window_demo -- --connect # straight to a session
 //! cargo run -p lifeline-viewer --example window_demo -- --connect --fullscreen
 //! ```
-//! Keys, clicks and typed text the window sends are logged (`RUST_LOG=info`).
+//! Keys, clicks and typed text the window sends are logged (`RUST_LOG=info`). With
+//! `--connect` the session also grants `files`: a file sent waits for the end user's
+//! approval until it is withdrawn.
 
 use std::thread;
 use std::time::{Duration, Instant};
 
 use lifeline_protocol::{Scope, ScopeSet};
 use lifeline_viewer::link::{
-    Command, ConnectRequest, RequestCredential, SessionEnd, Stats, Status, Update, VideoFrame, link,
+    Command, ConnectRequest, FileDirection, FileUpdate, RequestCredential, SessionEnd, Stats,
+    Status, Update, VideoFrame, link,
 };
 use lifeline_viewer::ui::{WindowOptions, run_window};
 use tokio::sync::mpsc::error::TryRecvError;
@@ -36,7 +39,7 @@ fn main() -> anyhow::Result<()> {
         address: "demo.example:7070".into(),
         credential: RequestCredential::Code("123 456 789".into()),
         agent_fingerprint: None,
-        scopes: ScopeSet::from([Scope::ViewScreen, Scope::ControlInput]),
+        scopes: ScopeSet::from([Scope::ViewScreen, Scope::ControlInput, Scope::FileTransfer]),
         technician_name: "Demo Technician".into(),
         reason: "window demo".into(),
     });
@@ -57,6 +60,7 @@ fn main() -> anyhow::Result<()> {
 fn fake_session(mut session: SessionEnd) {
     let mut active = false;
     let mut sequence = 0u64;
+    let mut tickets = 0u32;
     let started = Instant::now();
     loop {
         loop {
@@ -73,7 +77,11 @@ fn fake_session(mut session: SessionEnd) {
                     }
                     session.update(Update::Status(Status::Active));
                     session.update(Update::Granted(request.scopes.intersection(
-                        ScopeSet::from([Scope::ViewScreen, Scope::ControlInput]),
+                        ScopeSet::from([
+                            Scope::ViewScreen,
+                            Scope::ControlInput,
+                            Scope::FileTransfer,
+                        ]),
                     )));
                     active = true;
                 }
@@ -87,6 +95,24 @@ fn fake_session(mut session: SessionEnd) {
                 Ok(Command::RequestScopes(scopes)) => {
                     tracing::info!(%scopes, "request scopes: refused in this demo");
                     session.update(Update::Refused { scopes });
+                }
+                Ok(Command::SendFile(path)) => {
+                    tickets += 1;
+                    let name = path.file_name().map_or_else(
+                        || path.display().to_string(),
+                        |name| name.to_string_lossy().into_owned(),
+                    );
+                    session.update(Update::File(FileUpdate::Started {
+                        ticket: tickets,
+                        direction: FileDirection::Send,
+                        name,
+                    }));
+                    session.update(Update::File(FileUpdate::WaitingForApproval {
+                        ticket: tickets,
+                    }));
+                }
+                Ok(Command::CancelFile(ticket)) => {
+                    session.update(Update::File(FileUpdate::Withdrawn { ticket }));
                 }
                 Ok(other) => tracing::info!(?other, "command"),
                 Err(TryRecvError::Empty) => break,

@@ -199,6 +199,11 @@ pub enum FileUpdate {
         /// Why.
         reason: String,
     },
+    /// The technician withdrew an offer before the end user answered; nothing moved.
+    Withdrawn {
+        /// The ticket.
+        ticket: u32,
+    },
 }
 
 /// What became of a command the technician asked to run.

@@ -163,3 +163,20 @@ fn without_the_files_permission_there_is_no_files_button() {
     rig.settle();
     rig.harness.get_by_label("Files…");
 }
+
+#[test]
+fn a_withdrawn_offer_reads_as_withdrawn_not_as_a_failure() {
+    let mut rig = rig(with_files());
+    rig.harness.get_by_label("Files…").click();
+    rig.settle();
+    rig.file(FileUpdate::Started {
+        ticket: 5,
+        direction: FileDirection::Send,
+        name: "printer-driver.deb".into(),
+    });
+    rig.file(FileUpdate::WaitingForApproval { ticket: 5 });
+    rig.file(FileUpdate::Withdrawn { ticket: 5 });
+    rig.harness
+        .get_by_label("Withdrawn before the end user answered; nothing was sent.");
+    assert!(rig.harness.query_by_label("Withdraw").is_none());
+}

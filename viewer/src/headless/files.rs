@@ -70,7 +70,8 @@ impl FileTransfers {
             | FileUpdate::Progress { ticket, .. }
             | FileUpdate::Done { ticket, .. }
             | FileUpdate::Refused { ticket, .. }
-            | FileUpdate::Failed { ticket, .. } => *ticket,
+            | FileUpdate::Failed { ticket, .. }
+            | FileUpdate::Withdrawn { ticket } => *ticket,
         };
         let Some(record) = self
             .records
@@ -108,6 +109,10 @@ impl FileTransfers {
                 tracing::warn!("file transfer {ticket} failed: {reason}");
                 record.outcome = "failed".to_owned();
                 record.reason = Some(reason);
+            }
+            FileUpdate::Withdrawn { .. } => {
+                tracing::info!("file transfer {ticket} withdrawn");
+                record.outcome = "withdrawn".to_owned();
             }
         }
     }

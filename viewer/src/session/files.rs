@@ -84,6 +84,9 @@ struct Transfer {
     stop: Option<watch::Sender<bool>>,
 }
 
+/// Why an offer withdrawn before it was accepted ended (told to the agent, audited).
+const WITHDRAWN: &str = "withdrawn by the technician before the end user answered";
+
 /// The file transfers of one connection.
 #[derive(Debug)]
 pub(super) struct FileTransfers {
@@ -182,11 +185,12 @@ impl FileTransfers {
         let Some((&id, transfer)) = self.transfers.iter().find(|(_, t)| t.ticket == ticket) else {
             return;
         };
-        let reason = if transfer.stop.is_some() {
-            "cancelled by the technician"
+        let (reason, update) = if transfer.stop.is_some() {
+            let reason = "cancelled by the technician".to_owned();
+            (reason.clone(), FileUpdate::Failed { ticket, reason })
         } else if transfer.path.is_some() {
             // An offer not accepted yet: withdrawn, the end user's question goes away.
-            "withdrawn by the technician before the end user answered"
+            (WITHDRAWN.to_owned(), FileUpdate::Withdrawn { ticket })
         } else {
             end.update(Update::Notice(
                 "a fetched file can be stopped once its bytes move; this one waits for the \
@@ -194,10 +198,9 @@ impl FileTransfers {
                     .to_owned(),
             ));
             return;
-        }
-        .to_owned();
-        if viewer.file_finished(id, Err(reason.clone())).is_ok() {
-            self.end(id, end, FileUpdate::Failed { ticket, reason });
+        };
+        if viewer.file_finished(id, Err(reason)).is_ok() {
+            self.end(id, end, update);
         }
     }
 
@@ -489,6 +492,9 @@ fn audit_of_end(transfer: &Transfer, update: &FileUpdate) -> (&'static str, Stri
         },
         FileUpdate::Failed { reason, .. } => Outcome::Failed {
             reason: reason.clone(),
+        },
+        FileUpdate::Withdrawn { .. } => Outcome::Failed {
+            reason: WITHDRAWN.to_owned(),
         },
         _ => Outcome::Succeeded,
     };

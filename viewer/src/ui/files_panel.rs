@@ -48,6 +48,7 @@ enum EntryState {
     },
     Refused(String),
     Failed(String),
+    Withdrawn,
 }
 
 /// The window's state.
@@ -101,6 +102,7 @@ impl FilesPanel {
             ),
             FileUpdate::Refused { ticket, reason } => (ticket, EntryState::Refused(reason)),
             FileUpdate::Failed { ticket, reason } => (ticket, EntryState::Failed(reason)),
+            FileUpdate::Withdrawn { ticket } => (ticket, EntryState::Withdrawn),
         };
         if let Some(entry) = self.entries.iter_mut().find(|e| e.ticket == ticket) {
             entry.state = state;
@@ -256,6 +258,9 @@ fn entry_ui(ui: &mut egui::Ui, entry: &Entry) -> Option<u32> {
         }
         EntryState::Failed(reason) => {
             ui.colored_label(ui.visuals().error_fg_color, format!("Failed: {reason}."));
+        }
+        EntryState::Withdrawn => {
+            ui.weak("Withdrawn before the end user answered; nothing was sent.");
         }
     }
     ui.add_space(6.0);

@@ -1,7 +1,8 @@
 //! Moving files both ways, confirmed one by one when the policy says so: both sides in
 //! memory, with the file streams' headers, the audit trail and the attacks (no
 //! permission, unknown ids, traversal names, floods, wrong sizes and hashes, a
-//! permission withdrawn while bytes move).
+//! permission withdrawn while bytes move), and transfers the technician withdraws
+//! while the end user is asked, with the answers and streams that cross them.
 
 #![allow(
     clippy::unwrap_used,
@@ -312,7 +313,7 @@ fn a_fetched_file_is_asked_for_then_streamed_and_its_receipt_audited() {
         )
         .unwrap();
     let header = read_header(&header_bytes);
-    pair.viewer.file_stream_opened(&header).unwrap();
+    assert!(pair.viewer.file_stream_opened(&header).unwrap());
     // The agent wrote the last byte; the viewer checked and saved it.
     pair.agent
         .file_finished(id, Ok(String::new()), pair.now)
@@ -715,17 +716,65 @@ fn an_approval_crossing_the_withdrawal_moves_nothing_and_ends_nothing_else() {
     assert_session_goes_on(&pair);
 }
 
-#[test]
-fn a_fetch_cannot_be_withdrawn_before_its_file_comes() {
-    let (mut pair, mut guard) = active(files(), Scope::FileTransfer.into());
+/// Asks for the report and lets the agent check it; returns its id.
+fn fetch_checked(pair: &mut Pair, guard: &mut CodeGuard) -> u32 {
     let id = pair
         .viewer
-        .fetch_file("/home/ann/notes.txt".to_owned())
+        .fetch_file("/home/ann/report.pdf".to_owned())
+        .unwrap();
+    pair.run(guard);
+    pair.agent
+        .file_checked(
+            id,
+            Ok("send the file /home/ann/report.pdf (25 bytes) to the technician".to_owned()),
+            pair.now,
+        )
+        .unwrap();
+    pair.run(guard);
+    id
+}
+
+#[test]
+fn a_fetch_withdrawn_while_the_end_user_is_asked_is_never_sent() {
+    let (mut pair, mut guard) = active(files(), Scope::FileTransfer.into());
+    let id = fetch_checked(&mut pair, &mut guard);
+    pair.take_agent_events();
+    pair.viewer
+        .file_finished(id, Err("withdrawn by the technician".to_owned()))
         .unwrap();
     pair.run(&mut guard);
+    let events = pair.take_agent_events();
+    assert!(events.contains(&AgentEvent::ActionWithdrawn { id }));
+    assert!(events.contains(&AgentEvent::CancelFile { id }));
+    assert!(pair.agent.answer_action(id, true, pair.now).is_err());
+    pair.run(&mut guard);
     assert!(
-        pair.viewer
-            .file_finished(id, Err("withdrawn by the technician".to_owned()))
-            .is_err()
+        !pair
+            .take_agent_events()
+            .iter()
+            .any(|e| matches!(e, AgentEvent::SendFile(_)))
     );
+    assert_session_goes_on(&pair);
+}
+
+#[test]
+fn a_file_stream_crossing_a_withdrawn_fetch_is_dropped_once_then_a_violation() {
+    let (mut pair, mut guard) = active(files(), Scope::FileTransfer.into());
+    let id = fetch_checked(&mut pair, &mut guard);
+    pair.agent.answer_action(id, true, pair.now).unwrap();
+    pair.run(&mut guard);
+    // The agent has read the file and opens its stream as the technician withdraws.
+    let header = read_header(&pair.agent.file_ready(report_offer(id), pair.now).unwrap());
+    pair.viewer
+        .file_finished(id, Err("withdrawn by the technician".to_owned()))
+        .unwrap();
+    assert_eq!(pair.viewer.file_stream_opened(&header), Ok(false));
+    pair.run(&mut guard);
+    assert!(
+        pair.take_agent_events()
+            .contains(&AgentEvent::CancelFile { id })
+    );
+    assert_session_goes_on(&pair);
+    // Only one stream can cross: another one for it is a violation.
+    assert!(pair.viewer.file_stream_opened(&header).is_err());
 }

@@ -199,7 +199,7 @@ pub enum FileUpdate {
         /// Why.
         reason: String,
     },
-    /// The technician withdrew an offer before the end user answered; nothing moved.
+    /// The technician withdrew it before the end user answered; nothing moved.
     Withdrawn {
         /// The ticket.
         ticket: u32,

@@ -93,7 +93,7 @@ pub enum UiEvent {
         description: String,
     },
     /// The technician withdrew the action of an open
-    /// [`UiEvent::ActionConfirmationNeeded`] (a file offer): take the question away.
+    /// [`UiEvent::ActionConfirmationNeeded`] (a file transfer): take the question away.
     ActionWithdrawn {
         /// The action's id.
         id: u32,

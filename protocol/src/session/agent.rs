@@ -170,7 +170,7 @@ pub enum AgentEvent {
         id: u32,
     },
     /// The technician withdrew the action behind an open
-    /// [`AgentEvent::ActionConfirmationNeeded`] (an offered file): take the question
+    /// [`AgentEvent::ActionConfirmationNeeded`] (a file transfer): take the question
     /// away; an answer to it would change nothing.
     ActionWithdrawn {
         /// The action's id.

@@ -188,16 +188,9 @@ impl FileTransfers {
         let (reason, update) = if transfer.stop.is_some() {
             let reason = "cancelled by the technician".to_owned();
             (reason.clone(), FileUpdate::Failed { ticket, reason })
-        } else if transfer.path.is_some() {
-            // An offer not accepted yet: withdrawn, the end user's question goes away.
-            (WITHDRAWN.to_owned(), FileUpdate::Withdrawn { ticket })
         } else {
-            end.update(Update::Notice(
-                "a fetched file can be stopped once its bytes move; this one waits for the \
-                 end user or the agent"
-                    .to_owned(),
-            ));
-            return;
+            // Not moving yet: withdrawn, the end user's question goes away.
+            (WITHDRAWN.to_owned(), FileUpdate::Withdrawn { ticket })
         };
         if viewer.file_finished(id, Err(reason)).is_ok() {
             self.end(id, end, update);
@@ -324,11 +317,15 @@ impl FileTransfers {
                 path,
                 result,
             } => self.offer(ticket, path, result, viewer, end),
-            FileReport::Header(Ok((header, stream))) => {
-                if viewer.file_stream_opened(&header).is_ok() {
-                    self.start_receive(header, stream);
+            FileReport::Header(Ok((header, stream))) => match viewer.file_stream_opened(&header) {
+                Ok(true) => self.start_receive(header, stream),
+                // A fetch withdrawn while the agent was already sending it.
+                Ok(false) => {
+                    tracing::debug!(id = header.id, "a withdrawn file's stream is dropped");
+                    drop(stream);
                 }
-            }
+                Err(_) => {}
+            },
             FileReport::Header(Err(violation)) => {
                 tracing::warn!("the agent sent a bad file stream: {violation}");
                 viewer.report_violation(&violation);

@@ -214,8 +214,8 @@ fn entry_ui(ui: &mut egui::Ui, entry: &Entry) -> Option<u32> {
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.label("Waiting for the end user to approve this file…");
-                // An offer can be withdrawn until it is accepted; a fetch once it moves.
-                if entry.direction == FileDirection::Send && ui.button("Withdraw").clicked() {
+                // Withdrawn, the end user's question goes away.
+                if ui.button("Withdraw").clicked() {
                     cancel = Some(entry.ticket);
                 }
             });
@@ -260,7 +260,7 @@ fn entry_ui(ui: &mut egui::Ui, entry: &Entry) -> Option<u32> {
             ui.colored_label(ui.visuals().error_fg_color, format!("Failed: {reason}."));
         }
         EntryState::Withdrawn => {
-            ui.weak("Withdrawn before the end user answered; nothing was sent.");
+            ui.weak("Withdrawn before the end user answered; nothing moved.");
         }
     }
     ui.add_space(6.0);

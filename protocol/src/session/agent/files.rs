@@ -12,7 +12,7 @@
 //!   [`AgentSession::file_checked`] with the sentence the end user will read.
 //! - **awaiting confirmation**: when the policy confirms `files`, the technician is
 //!   told it waits and the end user is asked ([`AgentEvent::ActionConfirmationNeeded`],
-//!   answered by [`AgentSession::answer_action`]). Until an offer is accepted the
+//!   answered by [`AgentSession::answer_action`]). Until a transfer is accepted the
 //!   technician may withdraw it (a `FileFailed` from the viewer): the question goes
 //!   away ([`AgentEvent::ActionWithdrawn`]).
 //! - **accepted**: an offered file: the viewer is told to send it
@@ -562,11 +562,10 @@ impl AgentSession {
                 );
                 self.events.push_back(AgentEvent::CancelFile { id });
             }
-            // The technician withdrew an offer before it was accepted: the end user's
+            // The technician withdrew a transfer before it was accepted: the end user's
             // question goes away.
             ControlMessage::FileFailed(failure)
-                if matches!(transfer.job, FileJob::Receive(_))
-                    && matches!(transfer.step, Step::Checking | Step::AwaitingConfirmation) =>
+                if matches!(transfer.step, Step::Checking | Step::AwaitingConfirmation) =>
             {
                 let asked = transfer.step == Step::AwaitingConfirmation;
                 let transfer = self.files.remove(index);

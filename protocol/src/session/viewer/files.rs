@@ -29,6 +29,9 @@ const REMEMBERED_ENDS: usize = 32;
 pub(super) struct Transfers {
     list: Vec<Transfer>,
     recently_ended: VecDeque<u32>,
+    /// Of those, the ones this side withdrew before they moved: the agent's answers,
+    /// acceptance or file stream may still be on their way.
+    withdrawn: VecDeque<u32>,
 }
 
 #[derive(Debug)]
@@ -46,12 +49,21 @@ impl Transfers {
 
     fn remove(&mut self, index: usize) -> Transfer {
         let transfer = self.list.remove(index);
-        if self.recently_ended.len() == REMEMBERED_ENDS {
-            self.recently_ended.pop_front();
-        }
-        self.recently_ended.push_back(transfer.id);
+        remember(&mut self.recently_ended, transfer.id);
         transfer
     }
+
+    fn was_withdrawn(&self, id: u32) -> bool {
+        self.withdrawn.contains(&id) && self.position(id).is_none()
+    }
+}
+
+/// Adds `id` to a bounded list of remembered ids.
+fn remember(ids: &mut VecDeque<u32>, id: u32) {
+    if ids.len() == REMEMBERED_ENDS {
+        ids.pop_front();
+    }
+    ids.push_back(id);
 }
 
 impl ViewerSession {
@@ -114,17 +126,23 @@ impl ViewerSession {
     }
 
     /// A file stream from the agent announced `header`: it must answer a fetch of this
-    /// viewer that has no stream yet. The caller then writes and checks the bytes and
-    /// calls [`ViewerSession::file_finished`].
+    /// viewer that has no stream yet. `Ok(true)`: the caller then writes and checks the
+    /// bytes and calls [`ViewerSession::file_finished`]; `Ok(false)`: the fetch was
+    /// withdrawn and the stream crossed the withdrawal: drop it unread.
     ///
     /// # Errors
     /// [`PeerMisbehaved`] otherwise; the session ends.
-    pub fn file_stream_opened(&mut self, header: &FileOffer) -> Result<(), PeerMisbehaved> {
+    pub fn file_stream_opened(&mut self, header: &FileOffer) -> Result<bool, PeerMisbehaved> {
         if matches!(self.state, State::Closed) {
             return Err(PeerMisbehaved::OutOfPhase {
                 message: "file stream",
                 phase: Phase::Closed.name(),
             });
+        }
+        if self.files.was_withdrawn(header.id) {
+            // One stream may cross the withdrawal; a second one is a violation.
+            self.files.withdrawn.retain(|&id| id != header.id);
+            return Ok(false);
         }
         let index = matches!(self.state, State::Active { .. })
             .then(|| self.files.position(header.id))
@@ -142,15 +160,15 @@ impl ViewerSession {
             return Err(violation);
         };
         self.files.list[index].streaming = true;
-        Ok(())
+        Ok(true)
     }
 
     /// A transfer ended on this side: a fetched file was written and checked (`Ok` with
     /// the name it was saved under, told to the agent), or a transfer failed or was
-    /// cancelled (`Err` with why, told to the agent): one moving, or an offer the agent
-    /// has not accepted yet (withdrawn while the end user is asked; an acceptance that
-    /// crosses the withdrawal is ignored). A sent file's success is the agent's to
-    /// report.
+    /// cancelled (`Err` with why, told to the agent): one moving, or one not moving yet
+    /// (withdrawn while the agent checks it or the end user is asked; an answer, an
+    /// acceptance or a file stream that crosses the withdrawal is ignored). A sent
+    /// file's success is the agent's to report.
     ///
     /// # Errors
     /// [`LocalMisuse`] when no such transfer is moving (it may have ended first).
@@ -174,15 +192,16 @@ impl ViewerSession {
             .position(id)
             .filter(|&i| {
                 let transfer = &self.files.list[i];
-                match result {
-                    Ok(_) => transfer.offer.is_none() && transfer.streaming,
-                    // An offer moves once accepted, and may be withdrawn before; a fetch
-                    // ends once its stream arrived.
-                    Err(_) => transfer.streaming || transfer.offer.is_some(),
-                }
+                // Failing or withdrawing ends any transfer; success is a fetch's whose
+                // stream arrived.
+                result.is_err() || (transfer.offer.is_none() && transfer.streaming)
             })
             .ok_or(wrong)?;
-        self.files.remove(index);
+        let transfer = self.files.remove(index);
+        // Not moving yet: the agent may still answer about it.
+        if !transfer.streaming {
+            remember(&mut self.files.withdrawn, id);
+        }
         let message = match result {
             Ok(mut saved_as) => {
                 truncate_to(&mut saved_as, MAX_FILE_NAME_LEN);
@@ -209,8 +228,8 @@ impl ViewerSession {
             _ => return None,
         };
         let Some(index) = self.files.position(id) else {
-            // An answer about an offer this side withdrew, crossing the withdrawal.
-            return self.files.recently_ended.contains(&id).then_some(Ok(()));
+            // An answer about a transfer this side withdrew, crossing the withdrawal.
+            return self.files.was_withdrawn(id).then_some(Ok(()));
         };
         if self.files.list[index].streaming || self.accepted(index) {
             return Some(Err(PeerMisbehaved::OutOfPhase {
@@ -244,9 +263,10 @@ impl ViewerSession {
             ControlMessage::FileFailed(failure) => failure.id,
             _ => return Ok(()),
         };
-        if self.files.recently_ended.contains(&id) && self.files.position(id).is_none() {
-            // It crossed our own conclusion (or the withdrawal of an offer the agent
-            // accepted meanwhile): nothing left to end or send.
+        let conclusion = !matches!(message, ControlMessage::FileAccepted(_));
+        if (conclusion && self.files.recently_ended.contains(&id)) || self.files.was_withdrawn(id) {
+            // It crossed our own conclusion, or the withdrawal of an offer the agent
+            // accepted meanwhile: nothing left to end or send.
             return Ok(());
         }
         let unknown = PeerMisbehaved::OutOfPhase {

@@ -180,17 +180,172 @@ impl I420Image {
         plane_row(&self.y, self.y_stride, self.width, row)
     }
 
-    fn as_yuv(&self) -> YuvPlanarImage<'_, u8> {
+    /// The picture borrowed as an [`I420View`].
+    #[must_use]
+    pub fn view(&self) -> I420View<'_> {
+        I420View {
+            width: self.width,
+            height: self.height,
+            y: &self.y,
+            u: &self.u,
+            v: &self.v,
+            y_stride: self.y_stride,
+            uv_stride: self.uv_stride,
+        }
+    }
+
+    /// Makes this image a copy of `view` (same size, tight strides).
+    ///
+    /// # Errors
+    /// [`FrameError`] if the view's size is invalid.
+    pub fn copy_from(&mut self, view: &I420View<'_>) -> Result<(), FrameError> {
+        self.resize(view.width, view.height)?;
+        let (chroma_width, chroma_height) = chroma_size(view.width, view.height);
+        let planes = [
+            (
+                view.y,
+                view.y_stride,
+                &mut self.y,
+                self.y_stride,
+                view.width,
+                view.height,
+            ),
+            (
+                view.u,
+                view.uv_stride,
+                &mut self.u,
+                self.uv_stride,
+                chroma_width,
+                chroma_height,
+            ),
+            (
+                view.v,
+                view.uv_stride,
+                &mut self.v,
+                self.uv_stride,
+                chroma_width,
+                chroma_height,
+            ),
+        ];
+        for (from, from_stride, to, to_stride, width, height) in planes {
+            let width = width as usize;
+            for row in 0..height as usize {
+                // Lengths were checked when the view was made.
+                to[row * to_stride..][..width].copy_from_slice(&from[row * from_stride..][..width]);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A borrowed I420 picture: three planes and their strides, checked to hold the
+/// picture. [`I420Image::view`] gives one of an owned image; a decoder gives one of its
+/// own buffers ([`crate::OpenH264Decoder::decode_with`]), so nothing is copied before
+/// conversion.
+#[derive(Clone, Copy, Debug)]
+pub struct I420View<'a> {
+    width: u32,
+    height: u32,
+    y: &'a [u8],
+    u: &'a [u8],
+    v: &'a [u8],
+    y_stride: usize,
+    uv_stride: usize,
+}
+
+impl<'a> I420View<'a> {
+    /// A view of planes laid out with the given strides.
+    ///
+    /// # Errors
+    /// [`FrameError`] if the size is invalid, a stride is shorter than its row, or a
+    /// plane is too short for its rows.
+    pub fn new(
+        width: u32,
+        height: u32,
+        (y, u, v): (&'a [u8], &'a [u8], &'a [u8]),
+        y_stride: usize,
+        uv_stride: usize,
+    ) -> Result<Self, FrameError> {
+        check_dimensions(width, height)?;
+        let (chroma_width, chroma_height) = chroma_size(width, height);
+        check_plane(y, y_stride, width, height)?;
+        check_plane(u, uv_stride, chroma_width, chroma_height)?;
+        check_plane(v, uv_stride, chroma_width, chroma_height)?;
+        Ok(Self {
+            width,
+            height,
+            y,
+            u,
+            v,
+            y_stride,
+            uv_stride,
+        })
+    }
+
+    /// Width in pixels.
+    #[must_use]
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    #[must_use]
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// The same picture shown smaller: its top-left `width` x `height` (sizes larger
+    /// than the current one are ignored), as [`I420Image::crop`].
+    #[must_use]
+    pub fn crop(self, width: u32, height: u32) -> Self {
+        if width > 0 && height > 0 && width <= self.width && height <= self.height {
+            Self {
+                width,
+                height,
+                ..self
+            }
+        } else {
+            self
+        }
+    }
+
+    fn as_yuv(&self) -> YuvPlanarImage<'a, u8> {
         YuvPlanarImage {
-            y_plane: &self.y,
+            y_plane: self.y,
             y_stride: self.y_stride as u32,
-            u_plane: &self.u,
+            u_plane: self.u,
             u_stride: self.uv_stride as u32,
-            v_plane: &self.v,
+            v_plane: self.v,
             v_stride: self.uv_stride as u32,
             width: self.width,
             height: self.height,
         }
+    }
+}
+
+/// Checks that `plane` holds `height` rows of `width` samples, `stride` bytes apart
+/// (the last row needs no padding).
+fn check_plane(plane: &[u8], stride: usize, width: u32, height: u32) -> Result<(), FrameError> {
+    let (width, height) = (width as usize, height as usize);
+    if stride < width {
+        return Err(FrameError::StrideTooSmall {
+            stride,
+            row_bytes: width,
+        });
+    }
+    let needed = stride * (height - 1) + width;
+    if plane.len() < needed {
+        return Err(FrameError::BufferTooSmall {
+            len: plane.len(),
+            needed,
+        });
+    }
+    Ok(())
+}
+
+impl<'a> From<&'a I420Image> for I420View<'a> {
+    fn from(image: &'a I420Image) -> Self {
+        image.view()
     }
 }
 
@@ -247,12 +402,13 @@ pub fn bgra_to_i420(src: &BgraFrame<'_>, dst: &mut I420Image) -> Result<(), Conv
 ///
 /// # Errors
 /// [`ConvertError`] if `src` is empty or `dst` cannot hold `src`'s pixels.
-pub fn i420_to_rgba(
-    src: &I420Image,
+pub fn i420_to_rgba<'a>(
+    src: impl Into<I420View<'a>>,
     dst: &mut [u8],
     dst_stride: usize,
 ) -> Result<(), ConvertError> {
-    check_destination(src, dst, dst_stride)?;
+    let src = src.into();
+    check_destination(&src, dst, dst_stride)?;
     yuv::yuv420_to_rgba(&src.as_yuv(), dst, dst_stride as u32, RANGE, MATRIX)
         .map_err(|e| ConvertError::Kernel(e.to_string()))
 }
@@ -263,12 +419,13 @@ pub fn i420_to_rgba(
 ///
 /// # Errors
 /// [`ConvertError`] if `src` is empty or `dst` cannot hold `src`'s pixels.
-pub fn i420_to_bgra(
-    src: &I420Image,
+pub fn i420_to_bgra<'a>(
+    src: impl Into<I420View<'a>>,
     dst: &mut [u8],
     dst_stride: usize,
 ) -> Result<(), ConvertError> {
-    check_destination(src, dst, dst_stride)?;
+    let src = src.into();
+    check_destination(&src, dst, dst_stride)?;
     yuv::yuv420_to_bgra(&src.as_yuv(), dst, dst_stride as u32, RANGE, MATRIX)
         .map_err(|e| ConvertError::Kernel(e.to_string()))
 }
@@ -284,7 +441,11 @@ pub fn i420_to_owned_bgra(src: &I420Image) -> Result<OwnedBgraFrame, ConvertErro
     Ok(frame)
 }
 
-fn check_destination(src: &I420Image, dst: &[u8], dst_stride: usize) -> Result<(), ConvertError> {
+fn check_destination(
+    src: &I420View<'_>,
+    dst: &[u8],
+    dst_stride: usize,
+) -> Result<(), ConvertError> {
     check_dimensions(src.width, src.height)?;
     let row_bytes = src.width as usize * BYTES_PER_PIXEL;
     // Full strides for every row, the last one included: the kernels work on pairs
@@ -316,6 +477,34 @@ mod tests {
             }
         }
         frame
+    }
+
+    #[test]
+    fn a_view_checks_its_planes_crops_without_copying_and_copies_back_exactly() {
+        let frame = gradient(33, 17);
+        let mut image = I420Image::empty();
+        bgra_to_i420(&frame.as_frame(), &mut image).unwrap();
+        let (y, u, v) = (image.y(), image.u(), image.v());
+        let (y_stride, uv_stride) = (image.y_stride(), image.uv_stride());
+        // Short planes and strides shorter than a row are refused, not read past.
+        assert!(I420View::new(33, 17, (&y[..y.len() - 1], u, v), y_stride, uv_stride).is_err());
+        assert!(I420View::new(33, 17, (y, &u[..3], v), y_stride, uv_stride).is_err());
+        assert!(I420View::new(33, 17, (y, u, v), 32, uv_stride).is_err());
+        assert!(I420View::new(0, 17, (y, u, v), y_stride, uv_stride).is_err());
+        let view = I420View::new(33, 17, (y, u, v), y_stride, uv_stride).unwrap();
+        let cropped = view.crop(32, 16);
+        assert_eq!((cropped.width(), cropped.height()), (32, 16));
+        assert_eq!(view.crop(40, 16).width(), 33, "a larger crop is ignored");
+        let mut copy = I420Image::empty();
+        copy.copy_from(&cropped).unwrap();
+        let mut expected = image.clone();
+        expected.crop(32, 16);
+        let (mut a, mut b) = (vec![0; 32 * 16 * 4], vec![0; 32 * 16 * 4]);
+        i420_to_rgba(&copy, &mut a, 32 * 4).unwrap();
+        i420_to_rgba(cropped, &mut b, 32 * 4).unwrap();
+        assert_eq!(a, b);
+        i420_to_rgba(&expected, &mut b, 32 * 4).unwrap();
+        assert_eq!(a, b);
     }
 
     #[test]

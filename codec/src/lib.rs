@@ -8,7 +8,8 @@
 //! [`BgraFrame`] (borrowed capture buffer) -> [`ChangeDetector::detect`] (nothing
 //! changed: stop here) -> [`ContentClassifier::observe`] (screen or camera tuning) ->
 //! [`bgra_to_i420`] -> optionally [`downscale`] -> [`Encoder::encode`] ->
-//! [`EncodedFrame`] (Annex-B). In the viewer: [`Decoder::decode`] -> [`i420_to_rgba`].
+//! [`EncodedFrame`] (Annex-B). In the viewer: [`OpenH264Decoder::decode_with`] (the
+//! picture as an [`I420View`] of the decoder's own buffers) -> [`i420_to_rgba`].
 //!
 //! What it also does not do: decide bitrate or frame rate (the agent does, from the
 //! viewer's reports, and calls [`Encoder::set_bitrate`]), skip frames (the caller
@@ -36,7 +37,7 @@ pub use backend::decoder::OpenH264Decoder;
 pub use backend::encoder::OpenH264Encoder;
 pub use change::{ChangeDetector, Changes, DEFAULT_TILE_SIZE};
 pub use convert::{
-    ConvertError, I420Image, bgra_to_i420, i420_to_bgra, i420_to_owned_bgra, i420_to_rgba,
+    ConvertError, I420Image, I420View, bgra_to_i420, i420_to_bgra, i420_to_owned_bgra, i420_to_rgba,
 };
 pub use decode::{DEFAULT_MAX_DECODE_DIMENSION, DecodeError, Decoder, MAX_ACCESS_UNIT_BYTES};
 pub use encode::{

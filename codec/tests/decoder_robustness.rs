@@ -119,6 +119,12 @@ proptest! {
         input.extend_from_slice(&bytes);
         let _ = decoder.decode(&input);
         assert_recovers(&mut decoder);
+        // The same through the path that hands out the decoder's own buffers.
+        let mut in_place = OpenH264Decoder::new().unwrap();
+        if let Ok(Some((width, height))) = in_place.decode_with(&input, |view| (view.width(), view.height())) {
+            prop_assert!(width <= 4096 && height <= 4096);
+        }
+        assert_recovers(&mut in_place);
     }
 
     #[test]

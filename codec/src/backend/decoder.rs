@@ -5,7 +5,7 @@ use openh264::decoder::{DecodedYUV, DecoderConfig};
 use openh264::formats::YUVSource;
 
 use crate::backend::assembly;
-use crate::convert::I420Image;
+use crate::convert::{I420Image, I420View};
 use crate::decode::{DEFAULT_MAX_DECODE_DIMENSION, DecodeError, Decoder, MAX_ACCESS_UNIT_BYTES};
 use crate::frame::MAX_DIMENSION;
 use crate::sps::{NAL_SPS, NAL_SUBSET_SPS, nal_units, parse_sps};
@@ -55,67 +55,88 @@ impl OpenH264Decoder {
         })
     }
 
-    /// Checks the input; returns whether it carries a sequence parameter set (which
-    /// our encoders send with every IDR).
-    fn check_input(&self, annex_b: &[u8]) -> Result<bool, DecodeError> {
-        if annex_b.len() > MAX_ACCESS_UNIT_BYTES {
-            return Err(DecodeError::AccessUnitTooLarge(annex_b.len()));
+    /// Decodes one access unit like [`Decoder::decode`], and hands the picture to
+    /// `use_picture` straight from openh264's buffers, without copying it first (the
+    /// viewer converts it to RGBA from there). Returns what `use_picture` returned, or
+    /// `None` when the data held no picture.
+    ///
+    /// # Errors
+    /// As [`Decoder::decode`].
+    pub fn decode_with<R>(
+        &mut self,
+        annex_b: &[u8],
+        use_picture: impl FnOnce(I420View<'_>) -> R,
+    ) -> Result<Option<R>, DecodeError> {
+        let result = decode_checked(&mut self.inner, self.max_dimension, annex_b, use_picture);
+        if result.is_err() {
+            // Start from a clean state: the next IDR decodes, P frames fail.
+            self.inner = new_inner()?;
         }
-        let mut has_sps = false;
-        for unit in nal_units(annex_b) {
-            let Some(&header) = unit.first() else {
-                continue;
-            };
-            if header & 0x80 != 0 {
-                return Err(DecodeError::Corrupt("forbidden_zero_bit set".into()));
-            }
-            let kind = header & 0x1f;
-            if kind == NAL_SPS || kind == NAL_SUBSET_SPS {
-                has_sps = true;
-                let info = parse_sps(unit).map_err(|e| DecodeError::Corrupt(e.to_string()))?;
-                if info.width > self.max_dimension || info.height > self.max_dimension {
-                    return Err(DecodeError::TooLarge {
-                        width: info.width,
-                        height: info.height,
-                        max: self.max_dimension,
-                    });
-                }
-            }
-        }
-        Ok(has_sps)
-    }
-
-    fn decode_checked(&mut self, annex_b: &[u8]) -> Result<bool, DecodeError> {
-        let has_sps = self.check_input(annex_b)?;
-        match self.decode_into_output(annex_b) {
-            Err(DecodeError::Corrupt(_)) if has_sps => {
-                // Damage before a keyframe can leave openh264 unable to take the
-                // keyframe; a keyframe needs no history, so retry on a fresh decoder.
-                self.inner = new_inner()?;
-                self.decode_into_output(annex_b)
-            }
-            other => other,
-        }
-    }
-
-    fn decode_into_output(&mut self, annex_b: &[u8]) -> Result<bool, DecodeError> {
-        match self.inner.decode(annex_b) {
-            Ok(Some(picture)) => {
-                copy_picture(&picture, &mut self.output, self.max_dimension)?;
-                Ok(true)
-            }
-            Ok(None) => Ok(false),
-            Err(error) => Err(DecodeError::Corrupt(error.to_string())),
-        }
+        result
     }
 }
 
-/// Copies a decoded picture out of openh264's buffers, checking every length.
-fn copy_picture(
-    picture: &DecodedYUV<'_>,
-    output: &mut I420Image,
-    max: u32,
-) -> Result<(), DecodeError> {
+/// Checks the input and decodes it on `inner`, retrying an access unit with parameter
+/// sets on a fresh decoder.
+fn decode_checked<R>(
+    inner: &mut openh264::decoder::Decoder,
+    max_dimension: u32,
+    annex_b: &[u8],
+    use_picture: impl FnOnce(I420View<'_>) -> R,
+) -> Result<Option<R>, DecodeError> {
+    let has_sps = check_input(annex_b, max_dimension)?;
+    let first = match inner.decode(annex_b) {
+        Ok(Some(picture)) => {
+            return view_of(&picture, max_dimension).map(|view| Some(use_picture(view)));
+        }
+        Ok(None) => return Ok(None),
+        Err(error) => DecodeError::Corrupt(error.to_string()),
+    };
+    if !has_sps {
+        return Err(first);
+    }
+    // Damage before a keyframe can leave openh264 unable to take the keyframe; a
+    // keyframe needs no history, so retry on a fresh decoder.
+    *inner = new_inner()?;
+    match inner.decode(annex_b) {
+        Ok(Some(picture)) => view_of(&picture, max_dimension).map(|view| Some(use_picture(view))),
+        Ok(None) => Ok(None),
+        Err(error) => Err(DecodeError::Corrupt(error.to_string())),
+    }
+}
+
+/// Checks the input; returns whether it carries a sequence parameter set (which our
+/// encoders send with every IDR).
+fn check_input(annex_b: &[u8], max_dimension: u32) -> Result<bool, DecodeError> {
+    if annex_b.len() > MAX_ACCESS_UNIT_BYTES {
+        return Err(DecodeError::AccessUnitTooLarge(annex_b.len()));
+    }
+    let mut has_sps = false;
+    for unit in nal_units(annex_b) {
+        let Some(&header) = unit.first() else {
+            continue;
+        };
+        if header & 0x80 != 0 {
+            return Err(DecodeError::Corrupt("forbidden_zero_bit set".into()));
+        }
+        let kind = header & 0x1f;
+        if kind == NAL_SPS || kind == NAL_SUBSET_SPS {
+            has_sps = true;
+            let info = parse_sps(unit).map_err(|e| DecodeError::Corrupt(e.to_string()))?;
+            if info.width > max_dimension || info.height > max_dimension {
+                return Err(DecodeError::TooLarge {
+                    width: info.width,
+                    height: info.height,
+                    max: max_dimension,
+                });
+            }
+        }
+    }
+    Ok(has_sps)
+}
+
+/// A decoded picture in openh264's buffers as a view, its size and planes checked.
+fn view_of<'a>(picture: &'a DecodedYUV<'_>, max: u32) -> Result<I420View<'a>, DecodeError> {
     let (width, height) = picture.dimensions();
     let (width, height) = (
         u32::try_from(width).unwrap_or(u32::MAX),
@@ -124,54 +145,36 @@ fn copy_picture(
     if width > max || height > max {
         return Err(DecodeError::TooLarge { width, height, max });
     }
-    output
-        .resize(width, height)
-        .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
     let (y_stride, u_stride, v_stride) = picture.strides();
-    let (chroma_width, chroma_height) = output.chroma_size();
-    let (out_y_stride, out_uv_stride) = (output.y_stride(), output.uv_stride());
-    let (out_y, out_u, out_v) = output.planes_mut();
-    let planes = [
-        (picture.y(), y_stride, out_y, out_y_stride, width, height),
-        (
-            picture.u(),
-            u_stride,
-            out_u,
-            out_uv_stride,
-            chroma_width,
-            chroma_height,
-        ),
-        (
-            picture.v(),
-            v_stride,
-            out_v,
-            out_uv_stride,
-            chroma_width,
-            chroma_height,
-        ),
-    ];
-    for (from, from_stride, to, to_stride, plane_width, plane_height) in planes {
-        let plane_width = plane_width as usize;
-        for row in 0..plane_height as usize {
-            let source = from
-                .get(row * from_stride..row * from_stride + plane_width)
-                .ok_or_else(|| {
-                    DecodeError::Corrupt("decoded plane shorter than its size".into())
-                })?;
-            let target = to
-                .get_mut(row * to_stride..row * to_stride + plane_width)
-                .ok_or_else(|| DecodeError::Backend("output plane too small".into()))?;
-            target.copy_from_slice(source);
-        }
+    if u_stride != v_stride {
+        return Err(DecodeError::Backend(format!(
+            "decoded chroma planes with different strides ({u_stride}, {v_stride})"
+        )));
     }
-    Ok(())
+    I420View::new(
+        width,
+        height,
+        (picture.y(), picture.u(), picture.v()),
+        y_stride,
+        u_stride,
+    )
+    .map_err(|e| DecodeError::Corrupt(format!("decoded picture: {e}")))
 }
 
 impl Decoder for OpenH264Decoder {
     fn decode(&mut self, annex_b: &[u8]) -> Result<Option<&I420Image>, DecodeError> {
-        match self.decode_checked(annex_b) {
-            Ok(true) => Ok(Some(&self.output)),
-            Ok(false) => Ok(None),
+        let output = &mut self.output;
+        let result = decode_checked(&mut self.inner, self.max_dimension, annex_b, |view| {
+            output.copy_from(&view)
+        })
+        .and_then(|copied| {
+            copied
+                .transpose()
+                .map_err(|e| DecodeError::Backend(format!("cannot keep the picture: {e}")))
+        });
+        match result {
+            Ok(Some(())) => Ok(Some(&self.output)),
+            Ok(None) => Ok(None),
             Err(error) => {
                 // Start from a clean state: the next IDR decodes, P frames fail.
                 self.inner = new_inner()?;

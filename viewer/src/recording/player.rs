@@ -17,7 +17,7 @@
 use std::io::{Read, Seek, SeekFrom};
 use std::time::{Duration, Instant};
 
-use lifeline_codec::{Decoder as _, OpenH264Decoder};
+use lifeline_codec::OpenH264Decoder;
 use lifeline_protocol::Timestamp;
 use lifeline_protocol::recording::{Header, ReadError, Record, RecordingReader, TimedRecord};
 
@@ -557,8 +557,7 @@ impl<R: Read + Seek> Player<R> {
                 decode_into(&mut self.decoder, &data, &header, &mut self.rgba)
             } else {
                 self.decoder
-                    .decode(&data)
-                    .map(|image| image.map(|image| (image.width(), image.height())))
+                    .decode_with(&data, |image| (image.width(), image.height()))
                     .map_err(|err| err.to_string())
             };
             match result {

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use lifeline_codec::{Decoder, I420Image, OpenH264Decoder, i420_to_rgba};
+use lifeline_codec::{I420Image, I420View, OpenH264Decoder, i420_to_rgba};
 use lifeline_protocol::Timestamp;
 use lifeline_protocol::VideoFrameHeader;
 use tokio::sync::mpsc;
@@ -319,19 +319,25 @@ fn decode_scaled_into(
     rgba: &mut Vec<u8>,
     screen: Option<(u32, u32)>,
 ) -> Result<Option<(u32, u32)>, String> {
-    let Some(image) = decoder.decode(payload).map_err(|err| err.to_string())? else {
-        return Ok(None);
-    };
-    let (width, height) = visible_size(image, header);
-    let cropped;
-    let visible = if (width, height) == (image.width(), image.height()) {
-        image
-    } else {
-        let mut copy: I420Image = image.clone();
-        copy.crop(width, height);
-        cropped = copy;
-        &cropped
-    };
+    // The picture is converted straight from the decoder's buffers.
+    decoder
+        .decode_with(payload, |image| {
+            show(image, header, rgba, screen).map_err(|err| err.to_string())
+        })
+        .map_err(|err| err.to_string())?
+        .transpose()
+}
+
+/// Converts a decoded picture to RGBA for showing: cropped to its visible size, and
+/// scaled back up to `screen` when the agent sent it scaled down.
+fn show(
+    image: I420View<'_>,
+    header: &VideoFrameHeader,
+    rgba: &mut Vec<u8>,
+    screen: Option<(u32, u32)>,
+) -> anyhow::Result<(u32, u32)> {
+    let (width, height) = visible_size(image.width(), image.height(), header);
+    let visible = image.crop(width, height);
     let scaled;
     let (shown, width, height) = match screen {
         Some((screen_width, screen_height))
@@ -339,33 +345,33 @@ fn decode_scaled_into(
                 && (width..=width.saturating_mul(2) + 2).contains(&screen_width)
                 && (height..=height.saturating_mul(2) + 2).contains(&screen_height) =>
         {
+            let mut small = I420Image::empty();
+            small.copy_from(&visible)?;
             let mut up = I420Image::empty();
-            lifeline_codec::upscale(visible, screen_width, screen_height, &mut up)
-                .map_err(|err| err.to_string())?;
+            lifeline_codec::upscale(&small, screen_width, screen_height, &mut up)?;
             scaled = up;
-            (&scaled, screen_width, screen_height)
+            (scaled.view(), screen_width, screen_height)
         }
         _ => (visible, width, height),
     };
-    let len =
-        usize::try_from(u64::from(width) * u64::from(height) * 4).map_err(|err| err.to_string())?;
+    let len = usize::try_from(u64::from(width) * u64::from(height) * 4)?;
     rgba.resize(len, 0);
-    i420_to_rgba(shown, rgba, width as usize * 4).map_err(|err| err.to_string())?;
-    Ok(Some((width, height)))
+    i420_to_rgba(shown, rgba, width as usize * 4)?;
+    Ok((width, height))
 }
 
 /// The picture's visible size: the header's, when the decoded (coded) picture is a
 /// little larger, as with odd sizes.
-fn visible_size(image: &I420Image, header: &VideoFrameHeader) -> (u32, u32) {
-    let width = if header.width > 0 && header.width <= image.width() {
+fn visible_size(coded_width: u32, coded_height: u32, header: &VideoFrameHeader) -> (u32, u32) {
+    let width = if header.width > 0 && header.width <= coded_width {
         header.width
     } else {
-        image.width()
+        coded_width
     };
-    let height = if header.height > 0 && header.height <= image.height() {
+    let height = if header.height > 0 && header.height <= coded_height {
         header.height
     } else {
-        image.height()
+        coded_height
     };
     (width, height)
 }

@@ -346,6 +346,10 @@ impl Capabilities {
     pub const MULTI_MONITOR: Capabilities = Capabilities(1 << 2);
     /// Video quality reports and preferences (see [`quality`]).
     pub const ADAPTIVE_QUALITY: Capabilities = Capabilities(1 << 3);
+    /// Set by an agent: a file transfer not yet accepted may be withdrawn by the
+    /// viewer (a `FileFailed` before the acceptance); agents without it end the session
+    /// on one, so the viewer does not send it to them.
+    pub const WITHDRAW_TRANSFER: Capabilities = Capabilities(1 << 4);
 
     /// Whether every feature of `other` is here.
     pub const fn contains(self, other: Capabilities) -> bool {

@@ -15,7 +15,7 @@ mod common;
 use common::*;
 use lifeline_protocol::action::{CommandRequest, MAX_ACTIONS_IN_FLIGHT};
 use lifeline_protocol::audit::{AuditAction, Outcome};
-use lifeline_protocol::message::ControlMessage;
+use lifeline_protocol::message::{Capabilities, ControlMessage};
 use lifeline_protocol::session::{
     AgentEvent, AgentSession, ConsentAnswer, SendError, ViewerEvent, ViewerSession,
 };
@@ -23,7 +23,7 @@ use lifeline_protocol::transfer::{
     FileAccepted, FileCheck, FileFetch, FileJob, FileOffer, FileReceived, MAX_FILE_SIZE, Sha256,
     decode_stream_header, encode_stream_header, safe_file_name, sha256_of, stream_header_len,
 };
-use lifeline_protocol::{CodeGuard, PeerMisbehaved, Scope, ScopeSet};
+use lifeline_protocol::{CodeGuard, LocalMisuse, PeerMisbehaved, Scope, ScopeSet};
 
 const CONTENT: &[u8] = b"%PDF-1.7 quarterly report";
 
@@ -777,4 +777,37 @@ fn a_file_stream_crossing_a_withdrawn_fetch_is_dropped_once_then_a_violation() {
     assert_session_goes_on(&pair);
     // Only one stream can cross: another one for it is a violation.
     assert!(pair.viewer.file_stream_opened(&header).is_err());
+}
+
+#[test]
+fn an_agent_that_cannot_take_a_question_back_is_never_sent_a_withdrawal() {
+    let mut guard = new_guard();
+    let code = current_code(&mut guard, T0);
+    let mut config = agent_config(b"exporter");
+    config.trust.confirm_actions = Scope::FileTransfer.into();
+    // An older agent: it ends the session on a FileFailed before acceptance.
+    config.capabilities = Capabilities::H264;
+    let mut pair = Pair::new(
+        AgentSession::new(config),
+        ViewerSession::new(viewer_config(&code, files(), b"exporter")),
+        T0,
+    );
+    pair.run(&mut guard);
+    pair.agent
+        .answer_consent(ConsentAnswer::Allow(files()), pair.now)
+        .unwrap();
+    pair.run(&mut guard);
+    let id = offer_checked(&mut pair, &mut guard, INTO_DOWNLOADS);
+    assert!(matches!(
+        pair.viewer
+            .file_finished(id, Err("withdrawn by the technician".to_owned())),
+        Err(LocalMisuse::NotSupportedByPeer { .. })
+    ));
+    pair.run(&mut guard);
+    assert_session_goes_on(&pair);
+    // The end user's answer still counts.
+    pair.agent.answer_action(id, false, pair.now).unwrap();
+    pair.run(&mut guard);
+    assert!(pair.take_viewer_events().iter().any(|event| matches!(event,
+        ViewerEvent::ActionRefused { id: refused, .. } if *refused == id)));
 }

@@ -156,7 +156,8 @@ impl Connection {
             versions: SUPPORTED_VERSIONS.to_vec(),
             capabilities: Capabilities::H264
                 .union(Capabilities::CURSOR)
-                .union(Capabilities::MULTI_MONITOR),
+                .union(Capabilities::MULTI_MONITOR)
+                .union(Capabilities::WITHDRAW_TRANSFER),
             trust: shared.policy.trust.clone(),
         });
         if let Some(grant) = shared.lock_resumable().clone() {

@@ -205,6 +205,8 @@ pub struct ViewerSession {
     state: State,
     version: Option<ProtocolVersion>,
     session_id: Option<SessionId>,
+    /// What the agent's hello announced.
+    peer_capabilities: Capabilities,
     next_pointer_sequence: u64,
     next_action_id: u32,
     /// Ids of actions sent and not yet answered with a refusal or a result.
@@ -244,6 +246,7 @@ impl ViewerSession {
             state: State::AwaitingHello,
             version: None,
             session_id: None,
+            peer_capabilities: Capabilities::default(),
             next_pointer_sequence: 0,
             next_action_id: 1,
             actions_in_flight: Vec::new(),
@@ -276,6 +279,11 @@ impl ViewerSession {
     /// The session id the agent announced.
     pub fn session_id(&self) -> Option<SessionId> {
         self.session_id
+    }
+
+    /// Whether the agent announced `capability` in its hello.
+    pub fn peer_supports(&self, capability: Capabilities) -> bool {
+        self.peer_capabilities.contains(capability)
     }
 
     /// The next control message to send.
@@ -420,6 +428,7 @@ impl ViewerSession {
             );
         }
         self.session_id = hello.session_id;
+        self.peer_capabilities = hello.capabilities;
         let local = Announced {
             role: Role::Viewer,
             software_version: self.config.software_version.clone(),

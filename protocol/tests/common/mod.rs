@@ -38,7 +38,7 @@ pub(crate) fn agent_config(channel_binding: &[u8]) -> AgentConfig {
         session_id: lifeline_protocol::message::SessionId([0x51; 16]),
         software_version: "0.1.0".to_owned(),
         versions: SUPPORTED_VERSIONS.to_vec(),
-        capabilities: Capabilities::H264,
+        capabilities: Capabilities::H264.union(Capabilities::WITHDRAW_TRANSFER),
         trust: Trust::default(),
     }
 }

@@ -24,13 +24,13 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use lifeline_protocol::PeerMisbehaved;
 use lifeline_protocol::audit::Outcome;
 use lifeline_protocol::session::ViewerSession;
 use lifeline_protocol::transfer::{
     FILE_STREAM_PREFIX_LEN, FileOffer, Sha256, decode_stream_header, encode_stream_header,
     human_size, safe_file_name, sha256_of, stream_header_len,
 };
+use lifeline_protocol::{LocalMisuse, PeerMisbehaved};
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, watch};
 
@@ -192,8 +192,14 @@ impl FileTransfers {
             // Not moving yet: withdrawn, the end user's question goes away.
             (WITHDRAWN.to_owned(), FileUpdate::Withdrawn { ticket })
         };
-        if viewer.file_finished(id, Err(reason)).is_ok() {
-            self.end(id, end, update);
+        match viewer.file_finished(id, Err(reason)) {
+            Ok(()) => self.end(id, end, update),
+            Err(LocalMisuse::NotSupportedByPeer { .. }) => end.update(Update::Notice(
+                "this agent runs an older Lifeline that cannot take a question back; the \
+                 end user can refuse it, or cancel it once it moves"
+                    .to_owned(),
+            )),
+            Err(err) => tracing::debug!("file transfer {id} already ended: {err}"),
         }
     }
 

@@ -15,7 +15,7 @@ use super::{SendError, State, ViewerEvent, ViewerSession};
 use crate::action::truncate_to;
 use crate::authorize::authorize;
 use crate::error::{LocalMisuse, PeerMisbehaved};
-use crate::message::{ControlMessage, MAX_REASON_LEN};
+use crate::message::{Capabilities, ControlMessage, MAX_REASON_LEN};
 use crate::session::Phase;
 use crate::transfer::{
     FileFailure, FileFetch, FileOffer, FileReceived, MAX_FILE_NAME_LEN, MAX_FILE_SIZE, Sha256,
@@ -197,6 +197,12 @@ impl ViewerSession {
                 result.is_err() || (transfer.offer.is_none() && transfer.streaming)
             })
             .ok_or(wrong)?;
+        if !self.files.list[index].streaming && !self.peer_supports(Capabilities::WITHDRAW_TRANSFER)
+        {
+            return Err(LocalMisuse::NotSupportedByPeer {
+                message: "withdrawing a file transfer before it is accepted",
+            });
+        }
         let transfer = self.files.remove(index);
         // Not moving yet: the agent may still answer about it.
         if !transfer.streaming {

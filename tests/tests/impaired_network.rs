@@ -131,6 +131,7 @@ impl Session {
         );
         let truth = self.x.screenshot();
         let psnr = frame.psnr(&truth);
+        eprintln!("PSNR of the last picture against the screen: {psnr:.1} dB");
         if psnr < min_psnr {
             save_for_inspection(frame, &truth);
         }
@@ -418,7 +419,10 @@ fn a_half_megabit_cap_scales_the_picture_down_and_back_up() {
         last_bitrate > 700_000,
         "the agent did not use the recovered link: {last_bitrate} bit/s"
     );
-    session.assert_picture_matches(&run, 30.0);
+    // The last picture is coded at the rate the link had just recovered to: 31 dB
+    // here on a quiet or a loaded machine, 30.0 once in CI; a stale or wrongly scaled
+    // picture is far below.
+    session.assert_picture_matches(&run, 29.0);
 }
 
 #[test]

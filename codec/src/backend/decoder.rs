@@ -67,42 +67,42 @@ impl OpenH264Decoder {
         annex_b: &[u8],
         use_picture: impl FnOnce(I420View<'_>) -> R,
     ) -> Result<Option<R>, DecodeError> {
-        let result = decode_checked(&mut self.inner, self.max_dimension, annex_b, use_picture);
-        if result.is_err() {
-            // Start from a clean state: the next IDR decodes, P frames fail.
-            self.inner = new_inner()?;
-        }
-        result
+        decode_on(&mut self.inner, self.max_dimension, annex_b, use_picture)
     }
 }
 
 /// Checks the input and decodes it on `inner`, retrying an access unit with parameter
-/// sets on a fresh decoder.
-fn decode_checked<R>(
+/// sets on a fresh decoder. After an error `inner` is a fresh decoder: the next IDR
+/// decodes, P frames fail.
+fn decode_on<R>(
     inner: &mut openh264::decoder::Decoder,
     max_dimension: u32,
     annex_b: &[u8],
     use_picture: impl FnOnce(I420View<'_>) -> R,
 ) -> Result<Option<R>, DecodeError> {
-    let has_sps = check_input(annex_b, max_dimension)?;
-    let first = match inner.decode(annex_b) {
-        Ok(Some(picture)) => {
-            return view_of(&picture, max_dimension).map(|view| Some(use_picture(view)));
+    let result = check_input(annex_b, max_dimension).and_then(|has_sps| {
+        // Damage before a keyframe can leave openh264 unable to take the keyframe; a
+        // keyframe needs no history, so it gets a second try on a fresh decoder.
+        let tries = if has_sps { 2 } else { 1 };
+        let mut error = None;
+        for _ in 0..tries {
+            if error.is_some() {
+                *inner = new_inner()?;
+            }
+            match inner.decode(annex_b) {
+                Ok(Some(picture)) => {
+                    return view_of(&picture, max_dimension).map(|view| Some(use_picture(view)));
+                }
+                Ok(None) => return Ok(None),
+                Err(failure) => error = Some(DecodeError::Corrupt(failure.to_string())),
+            }
         }
-        Ok(None) => return Ok(None),
-        Err(error) => DecodeError::Corrupt(error.to_string()),
-    };
-    if !has_sps {
-        return Err(first);
+        Err(error.unwrap_or_else(|| DecodeError::Backend("no decoding attempt".into())))
+    });
+    if result.is_err() {
+        *inner = new_inner()?;
     }
-    // Damage before a keyframe can leave openh264 unable to take the keyframe; a
-    // keyframe needs no history, so retry on a fresh decoder.
-    *inner = new_inner()?;
-    match inner.decode(annex_b) {
-        Ok(Some(picture)) => view_of(&picture, max_dimension).map(|view| Some(use_picture(view))),
-        Ok(None) => Ok(None),
-        Err(error) => Err(DecodeError::Corrupt(error.to_string())),
-    }
+    result
 }
 
 /// Checks the input; returns whether it carries a sequence parameter set (which our
@@ -164,22 +164,15 @@ fn view_of<'a>(picture: &'a DecodedYUV<'_>, max: u32) -> Result<I420View<'a>, De
 impl Decoder for OpenH264Decoder {
     fn decode(&mut self, annex_b: &[u8]) -> Result<Option<&I420Image>, DecodeError> {
         let output = &mut self.output;
-        let result = decode_checked(&mut self.inner, self.max_dimension, annex_b, |view| {
+        let copied = decode_on(&mut self.inner, self.max_dimension, annex_b, |view| {
             output.copy_from(&view)
-        })
-        .and_then(|copied| {
-            copied
-                .transpose()
-                .map_err(|e| DecodeError::Backend(format!("cannot keep the picture: {e}")))
-        });
-        match result {
-            Ok(Some(())) => Ok(Some(&self.output)),
-            Ok(None) => Ok(None),
-            Err(error) => {
-                // Start from a clean state: the next IDR decodes, P frames fail.
-                self.inner = new_inner()?;
-                Err(error)
-            }
+        })?;
+        match copied {
+            Some(Ok(())) => Ok(Some(&self.output)),
+            Some(Err(e)) => Err(DecodeError::Backend(format!(
+                "cannot keep the picture: {e}"
+            ))),
+            None => Ok(None),
         }
     }
 }

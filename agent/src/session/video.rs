@@ -49,9 +49,9 @@ const IDLE_AFTER: Duration = Duration::from_secs(1);
 /// What the encoder is tuned for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum VideoTuning {
-    /// Decide per scene with [`ContentClassifier`]: text and UI coded as screen
-    /// content, full-screen video and what screen coding cannot fit into the bitrate
-    /// coded as camera video.
+    /// Decide per scene with [`ContentClassifier`]: screen content, except for
+    /// photographic full-screen motion while the bitrate is generous, coded as camera
+    /// video.
     #[default]
     Auto,
     /// Always screen content (sharp text, small frames for scrolling).
@@ -149,8 +149,8 @@ impl VideoPipeline {
         let thread = std::thread::Builder::new()
             .name("lifeline-video".to_owned())
             .spawn(move || {
-                let mut worker = Worker::new(capturer, frames, commands, shared_geometry, link);
-                worker.tuning = tuning;
+                let mut worker =
+                    Worker::new(capturer, tuning, frames, commands, shared_geometry, link);
                 if let Err(err) = worker.select(monitor_index).and_then(|()| worker.run()) {
                     tracing::error!("video stopped: {err}");
                 }
@@ -211,6 +211,7 @@ struct Worker {
 impl Worker {
     fn new(
         capturer: Box<dyn Capturer>,
+        tuning: VideoTuning,
         frames: mpsc::Sender<EncodedVideo>,
         commands: Receiver<VideoControl>,
         geometry: Arc<Mutex<Option<ScreenGeometry>>>,
@@ -225,7 +226,7 @@ impl Worker {
             monitor: None,
             detector: ChangeDetector::new(),
             classifier: ContentClassifier::new(ClassifierConfig::default()),
-            tuning: VideoTuning::Auto,
+            tuning,
             encoder: None,
             applied: rate.plan(),
             rate,

@@ -87,8 +87,8 @@ static void CountFeaturesOfRow (const uint16_t* pFeature, const int32_t kiWidth,
     pTimesOfFeatureValue[pFeature[x]]++;
 }
 
-void SumOf8x8BlockOfFrameInRuns (uint8_t* pRefPicture, const int32_t kiWidth, const int32_t kiHeight,
-                                 const int32_t kiRefStride, uint16_t* pFeatureOfBlock, uint32_t pTimesOfFeatureValue[]) {
+static void SumOf8x8BlockOfFrameInRuns (uint8_t* pRefPicture, const int32_t kiWidth, const int32_t kiHeight,
+                                        const int32_t kiRefStride, uint16_t* pFeatureOfBlock, uint32_t pTimesOfFeatureValue[]) {
   const int32_t kiColumns = kiWidth + 7;
   if (kiWidth <= 0 || kiHeight <= 0 || kiColumns > kiMaxFeatureColumns) {
     SumOf8x8BlockOfFrame_c (pRefPicture, kiWidth, kiHeight, kiRefStride, pFeatureOfBlock, pTimesOfFeatureValue);
@@ -907,7 +907,10 @@ void FillQpelLocationByFeatureValue_c (uint16_t* pFeatureOfBlock, const int32_t 
 // and only blocks of the picture being encoded are searched for. Listing the
 // reference positions of every other sum was most of the preparation's time. This
 // marks the sums of the picture's 8x8 blocks: pFeatureStep[sum] is 2 (listed) for
-// them and 0 for the rest.
+// them and 0 for the rest. It relies on two things the search does today: it only
+// searches for 8x8 blocks on the 8-pixel grid of pEncData[0], and only for their own
+// sum. If either changes, the lists it needs would be empty: no crash, bigger frames
+// (Lifeline's codec/tests/screen_motion_search.rs notices).
 void MarkQueriedFeaturesOf8x8Blocks (SWelsFuncPtrList* pFunc, uint8_t* pEnc, const int32_t kiEncStride,
                                      const int32_t kiMbWidth, const int32_t kiMbHeight, uint8_t* pFeatureStep) {
   memset (pFeatureStep, 0, LIST_SIZE_SUM_8x8);

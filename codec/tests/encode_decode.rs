@@ -73,16 +73,6 @@ fn unchanged_frame_and_one_pixel_change_on_the_fixture() {
     );
 }
 
-fn crop(frame: &OwnedBgraFrame, left: u32, top: u32, width: u32, height: u32) -> OwnedBgraFrame {
-    let mut out = OwnedBgraFrame::new(width, height).unwrap();
-    for y in 0..height {
-        let row = frame.as_frame().row(top + y);
-        out.row_mut(y)
-            .copy_from_slice(&row[left as usize * 4..(left + width) as usize * 4]);
-    }
-    out
-}
-
 /// Like [`decoded_psnr`], converting from the decoder's own buffers (`decode_with`) as
 /// the viewer does.
 fn decoded_in_place_psnr(
@@ -111,7 +101,7 @@ fn odd_sizes_round_trip() {
     let text = workloads::text();
     let mut decoder = OpenH264Decoder::new().unwrap();
     for (width, height) in [(333, 217), (17, 9), (640, 361)] {
-        let source = crop(&text, 8, 8, width, height);
+        let source = workloads::crop(&text, 8, 8, width, height);
         let mut encoder = encoder(4_000_000, ContentMode::Screen);
         let encoded = encoder
             .encode(&to_i420(&source), EncodeOptions::default())
@@ -140,7 +130,7 @@ fn resolution_change_mid_stream() {
         FrameType::Idr,
     ];
     for (i, ((width, height), frame_type)) in sizes.into_iter().zip(expected).enumerate() {
-        let source = crop(&text, i as u32 * 17, i as u32 * 17, width, height);
+        let source = workloads::crop(&text, i as u32 * 17, i as u32 * 17, width, height);
         let encoded = encoder
             .encode(&to_i420(&source), EncodeOptions::default())
             .unwrap();
@@ -158,7 +148,7 @@ fn resolution_change_mid_stream() {
 
 #[test]
 fn keyframes_on_request_and_on_mode_change() {
-    let image = to_i420(&crop(&workloads::text(), 0, 0, 320, 240));
+    let image = to_i420(&workloads::crop(&workloads::text(), 0, 0, 320, 240));
     let mut encoder = encoder(2_000_000, ContentMode::Screen);
     let options = EncodeOptions::default();
     let forced = EncodeOptions {
@@ -201,7 +191,15 @@ fn keyframes_on_request_and_on_mode_change() {
 fn bitrate_and_frame_rate_change_at_run_time_without_a_new_stream() {
     let photo = workloads::photo_small();
     let frames: Vec<I420Image> = (0..24)
-        .map(|i| to_i420(&crop(&workloads::video(&photo, i), 0, 0, 640, 360)))
+        .map(|i| {
+            to_i420(&workloads::crop(
+                &workloads::video(&photo, i),
+                0,
+                0,
+                640,
+                360,
+            ))
+        })
         .collect();
     let mut encoder = encoder(3_000_000, ContentMode::Camera);
     let mut sizes = Vec::new();
@@ -238,7 +236,13 @@ fn no_frames_skipped_by_the_encoder_at_a_starved_bitrate() {
     let mut encoder = encoder(100_000, ContentMode::Screen);
     let mut decoder = OpenH264Decoder::new().unwrap();
     for i in 0..10 {
-        let image = to_i420(&crop(&workloads::video(&photo, i * 5), 0, 0, 480, 272));
+        let image = to_i420(&workloads::crop(
+            &workloads::video(&photo, i * 5),
+            0,
+            0,
+            480,
+            272,
+        ));
         let encoded = encoder.encode(&image, EncodeOptions::default()).unwrap();
         assert_ne!(encoded.frame_type, FrameType::Skip, "frame {i}");
         assert!(

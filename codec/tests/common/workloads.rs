@@ -137,6 +137,23 @@ pub(crate) fn video(photo: &OwnedBgraFrame, frame: u32) -> OwnedBgraFrame {
     out
 }
 
+/// The `width` x `height` rectangle of `frame` at (`left`, `top`).
+pub(crate) fn crop(
+    frame: &OwnedBgraFrame,
+    left: u32,
+    top: u32,
+    width: u32,
+    height: u32,
+) -> OwnedBgraFrame {
+    let mut out = OwnedBgraFrame::new(width, height).unwrap();
+    for y in 0..height {
+        let row = frame.as_frame().row(top + y);
+        out.row_mut(y)
+            .copy_from_slice(&row[left as usize * 4..(left + width) as usize * 4]);
+    }
+    out
+}
+
 /// The photo scaled to fill the screen, unmoving (background for window moves).
 pub(crate) fn photo() -> OwnedBgraFrame {
     video(&photo_small(), 0)

@@ -17,7 +17,7 @@ use lifeline_protocol::action::{CommandRequest, MAX_ACTIONS_IN_FLIGHT};
 use lifeline_protocol::audit::{AuditAction, Outcome};
 use lifeline_protocol::message::{Capabilities, ControlMessage};
 use lifeline_protocol::session::{
-    AgentEvent, AgentSession, ConsentAnswer, SendError, ViewerEvent, ViewerSession,
+    AgentConfig, AgentEvent, AgentSession, ConsentAnswer, SendError, ViewerEvent, ViewerSession,
 };
 use lifeline_protocol::transfer::{
     FileAccepted, FileCheck, FileFetch, FileJob, FileOffer, FileReceived, MAX_FILE_SIZE, Sha256,
@@ -37,9 +37,13 @@ fn content_hash() -> Sha256 {
 
 /// An active session granting `granted`, on an agent that confirms `confirm` actions.
 fn active(granted: ScopeSet, confirm: ScopeSet) -> (Pair, CodeGuard) {
+    active_on(agent_config(b"exporter"), granted, confirm)
+}
+
+/// [`active`], on an agent with `config` (its `confirm_actions` set to `confirm`).
+fn active_on(mut config: AgentConfig, granted: ScopeSet, confirm: ScopeSet) -> (Pair, CodeGuard) {
     let mut guard = new_guard();
     let code = current_code(&mut guard, T0);
-    let mut config = agent_config(b"exporter");
     config.trust.confirm_actions = confirm;
     let mut pair = Pair::new(
         AgentSession::new(config),
@@ -781,22 +785,10 @@ fn a_file_stream_crossing_a_withdrawn_fetch_is_dropped_once_then_a_violation() {
 
 #[test]
 fn an_agent_that_cannot_take_a_question_back_is_never_sent_a_withdrawal() {
-    let mut guard = new_guard();
-    let code = current_code(&mut guard, T0);
-    let mut config = agent_config(b"exporter");
-    config.trust.confirm_actions = Scope::FileTransfer.into();
     // An older agent: it ends the session on a FileFailed before acceptance.
+    let mut config = agent_config(b"exporter");
     config.capabilities = Capabilities::H264;
-    let mut pair = Pair::new(
-        AgentSession::new(config),
-        ViewerSession::new(viewer_config(&code, files(), b"exporter")),
-        T0,
-    );
-    pair.run(&mut guard);
-    pair.agent
-        .answer_consent(ConsentAnswer::Allow(files()), pair.now)
-        .unwrap();
-    pair.run(&mut guard);
+    let (mut pair, mut guard) = active_on(config, files(), Scope::FileTransfer.into());
     let id = offer_checked(&mut pair, &mut guard, INTO_DOWNLOADS);
     assert!(matches!(
         pair.viewer

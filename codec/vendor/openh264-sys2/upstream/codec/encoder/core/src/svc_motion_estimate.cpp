@@ -933,6 +933,17 @@ static inline void PrefetchForWriting (const uint16_t* pNext) {
 #endif
 }
 
+// Appends one location to the list of its sum and moves the list on by `uiStep`
+// (0 for the scratch slot of an unmarked sum).
+static inline void AppendLocation (uint16_t** pFeatureValuePointerList, const uint16_t uiFeature,
+                                   const uint8_t uiStep, const int32_t kiX, const uint16_t uiQpelY) {
+  uint16_t* pDst = pFeatureValuePointerList[uiFeature];
+  const uint16_t uiLocation[2] = { (uint16_t) (kiX << 2), uiQpelY };
+  memcpy (pDst, uiLocation, sizeof (uiLocation));
+  PrefetchForWriting (pDst + 2);
+  pFeatureValuePointerList[uiFeature] = pDst + uiStep;
+}
+
 // The lists of the marked sums are those FillQpelLocationByFeatureValue_c writes;
 // the other sums get a count of 0 and no list. Positions of an unmarked sum are
 // written to a scratch slot that does not move (step 0), which keeps the loop free
@@ -968,22 +979,11 @@ static void ListLocationsOfQueriedFeatures (const uint16_t* pFeatureOfBlock, con
         }
         continue;
       }
-      for (int32_t k = x; k < x + 8; k++) {
-        const uint16_t uiFeatureK = pSrc[k];
-        uint16_t* pDst = pFeatureValuePointerList[uiFeatureK];
-        const uint16_t uiLocation[2] = { (uint16_t) (k << 2), uiQpelY };
-        memcpy (pDst, uiLocation, sizeof (uiLocation));
-        PrefetchForWriting (pDst + 2);
-        pFeatureValuePointerList[uiFeatureK] = pDst + pFeatureStep[uiFeatureK];
-      }
+      for (int32_t k = x; k < x + 8; k++)
+        AppendLocation (pFeatureValuePointerList, pSrc[k], pFeatureStep[pSrc[k]], k, uiQpelY);
     }
-    for (; x < kiWidth; x++) {
-      const uint16_t uiFeature = pSrc[x];
-      uint16_t* pDst = pFeatureValuePointerList[uiFeature];
-      pDst[0] = (uint16_t) (x << 2);
-      pDst[1] = uiQpelY;
-      pFeatureValuePointerList[uiFeature] = pDst + pFeatureStep[uiFeature];
-    }
+    for (; x < kiWidth; x++)
+      AppendLocation (pFeatureValuePointerList, pSrc[x], pFeatureStep[pSrc[x]], x, uiQpelY);
     pSrc += kiWidth;
   }
 }

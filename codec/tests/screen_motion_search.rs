@@ -75,6 +75,10 @@ fn a_window_moving_diagonally_is_found_by_the_feature_search() {
 
 /// Encodes scrolling text and checks that the P frames stay small (median under 8 KB)
 /// and the pictures sharp (38 dB and more measured; 37.5 required).
+#[allow(
+    clippy::print_stderr,
+    reason = "prints what it measured, as the tests do"
+)]
 fn assert_scroll_small_and_sharp(what: &str, frames: impl Iterator<Item = OwnedBgraFrame>) {
     let (sizes, lowest_psnr) = encode_screen(frames);
     let median = percentile(&sizes, 50);

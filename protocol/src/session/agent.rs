@@ -467,9 +467,11 @@ impl AgentSession {
         let attempt = match guard.begin_attempt(now) {
             Ok(attempt) => attempt,
             Err(refused) => {
-                let secs = u32::try_from(refused.retry_after.as_secs())
-                    .unwrap_or(u32::MAX)
-                    .max(1);
+                // Rounded up: a viewer that waits the seconds it is told must not come
+                // back early and be refused again.
+                let whole = refused.retry_after.as_secs()
+                    + u64::from(refused.retry_after.subsec_nanos() > 0);
+                let secs = u32::try_from(whole).unwrap_or(u32::MAX).max(1);
                 let rejection = AuthRejection::TooManyAttempts {
                     retry_after_secs: secs,
                 };
